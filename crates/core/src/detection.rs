@@ -8,8 +8,13 @@ use crate::{Mode, ObjectId, SensorId};
 /// A measurement in the sensor's own frame.
 ///
 /// Radar angles are in the site's local East-North-Up frame: azimuth clockwise from north,
-/// elevation up from the local horizontal plane (geodetic normal). Space infrared bearings are in
-/// the platform's local ENU frame at the time of the detection.
+/// elevation up from the local horizontal plane (geodetic normal).
+///
+/// Space infrared bearings are angles of the line of sight off the platform's nadir (the
+/// geodetic "down" at the platform), so they stay well conditioned for a sensor staring at the
+/// Earth: with `d`, `e`, `n` the platform's local down, east and north unit vectors and `l` the
+/// unit line of sight, `east_rad = atan2(l·e, l·d)` and `north_rad = asin(l·n)`
+/// (`tripoint_physics::geodesy::nadir_bearings`).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Measurement {
@@ -20,12 +25,13 @@ pub enum Measurement {
         range_rate_m_s: Option<f64>,
     },
     Bearings {
-        az_rad: f64,
-        el_rad: f64,
+        east_rad: f64,
+        north_rad: f64,
     },
 }
 
 /// One-sigma measurement noise (the measurement covariance is diagonal in these components).
+/// For bearings, `sigma_az_rad` applies to `east_rad` and `sigma_el_rad` to `north_rad`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MeasurementNoise {
     pub sigma_range_m: f64,

@@ -299,6 +299,39 @@ pub fn line_of_sight(a: [f64; 3], b: [f64; 3], grace_m: f64) -> bool {
     vec3::dot(c, c) >= 1.0
 }
 
+/// Line-of-sight angles off nadir from a platform to a target (see
+/// `tripoint_core::Measurement::Bearings`): `(east_rad, north_rad)`.
+pub fn nadir_bearings(platform_ecef_m: [f64; 3], target_ecef_m: [f64; 3]) -> Option<(f64, f64)> {
+    let g = Geodetic::from_ecef_m(platform_ecef_m).ok()?;
+    let los = vec3::unit(vec3::sub(target_ecef_m, platform_ecef_m));
+    let down = vec3::scale(g.up_ecef(), -1.0);
+    let east = vec3::dot(los, g.east_ecef());
+    let north = vec3::dot(los, g.north_ecef());
+    Some((
+        east.atan2(vec3::dot(los, down)),
+        north.clamp(-1.0, 1.0).asin(),
+    ))
+}
+
+/// The unit line of sight in ECEF for nadir bearings (inverse of [`nadir_bearings`]).
+pub fn nadir_line_of_sight(
+    platform_ecef_m: [f64; 3],
+    east_rad: f64,
+    north_rad: f64,
+) -> Option<[f64; 3]> {
+    let g = Geodetic::from_ecef_m(platform_ecef_m).ok()?;
+    let (se, ce) = east_rad.sin_cos();
+    let (sn, cn) = north_rad.sin_cos();
+    let down = vec3::scale(g.up_ecef(), -1.0);
+    Some(vec3::add(
+        vec3::scale(
+            vec3::add(vec3::scale(down, ce), vec3::scale(g.east_ecef(), se)),
+            cn,
+        ),
+        vec3::scale(g.north_ecef(), sn),
+    ))
+}
+
 /// The geodesic between two points on the ellipsoid.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GroundLine {
@@ -387,6 +420,21 @@ mod tests {
             .expect("valid")
             .to_ecef_m();
         assert!(!line_of_sight(a, d, 0.0));
+    }
+
+    #[test]
+    fn nadir_bearings_round_trip_and_are_small_for_a_staring_geo_sensor() {
+        let geo = Geodetic::from_deg(0.0, 128.0, 35_786e3)
+            .expect("valid")
+            .to_ecef_m();
+        let target = Geodetic::from_deg(40.0, 127.0, 50e3)
+            .expect("valid")
+            .to_ecef_m();
+        let (e, n) = nadir_bearings(geo, target).expect("converts");
+        assert!(e.abs() < 0.2 && n > 0.0 && n < 0.2, "{e} {n}");
+        let los = nadir_line_of_sight(geo, e, n).expect("converts");
+        let want = vec3::unit(vec3::sub(target, geo));
+        assert!(vec3::norm(vec3::sub(los, want)) < 1e-12);
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! and writes files. Deterministic for a given scenario and seed.
 
 pub mod flight;
+pub mod scenario;
+pub mod sensor;
 pub mod solver;
 pub mod trajectory;
 pub mod vehicle;
+pub mod world;

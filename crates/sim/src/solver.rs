@@ -300,7 +300,7 @@ pub fn solve(
                 Ok((r, p))
             };
             let lo = [2f64.to_radians(), 20f64.to_radians()];
-            let hi = [75f64.to_radians(), 160f64.to_radians()];
+            let hi = [75f64.to_radians(), 178f64.to_radians()];
             let (_x, perf) = newton2(resid, lo, hi, [16, 16])?;
             let ok = perf.burnout_time_s < vehicle.total_burn_s()
                 && (perf.burnout_height_m / altitude_m - 1.0).abs() < 0.02
