@@ -72,18 +72,14 @@ impl Geodetic {
     }
 
     fn to_wgs84(self) -> Wgs84 {
+        let lat = self
+            .lat_rad
+            .clamp(-std::f64::consts::FRAC_PI_2, std::f64::consts::FRAC_PI_2);
         Wgs84::builder()
-            .latitude(Angle::new::<radian>(self.lat_rad))
-            // Latitude was checked on construction, so the builder cannot refuse it; fall back
-            // to the clamped value rather than panic.
-            .unwrap_or_else(|| {
-                Wgs84::builder()
-                    .latitude(Angle::new::<radian>(
-                        self.lat_rad
-                            .clamp(-std::f64::consts::FRAC_PI_2, std::f64::consts::FRAC_PI_2),
-                    ))
-                    .unwrap_or_else(|| unreachable_latitude())
-            })
+            .latitude(Angle::new::<radian>(lat))
+            // Only a NaN latitude (a hand-built `Geodetic`) is refused: map it to the equator
+            // rather than panic; `from_deg` never produces one.
+            .unwrap_or_else(equator_latitude)
             .longitude(Angle::new::<radian>(self.lon_rad))
             .altitude(Length::new::<meter>(self.h_m))
             .build()
@@ -149,12 +145,11 @@ impl Geodetic {
 }
 
 #[cold]
-fn unreachable_latitude() -> sguaba::builder::wgs84::Builder<
+fn equator_latitude() -> sguaba::builder::wgs84::Builder<
     sguaba::builder::wgs84::HasLatitude,
     sguaba::builder::wgs84::MissingLongitude,
     sguaba::builder::wgs84::MissingAltitude,
 > {
-    // A clamped latitude is always within [-90°, 90°].
     Wgs84::builder()
         .latitude(Angle::new::<radian>(0.0))
         .expect("0 rad is a valid latitude")

@@ -190,8 +190,10 @@ pub fn solve(
             let hi = [88f64.to_radians(), 1.0];
             let (best, perf) = newton2(resid, lo, hi, [28, 14])?;
             let _ = best;
+            let range_err = (perf.range_m / range_m - 1.0).abs();
             if (perf.apogee_m / apogee_m - 1.0).abs() > 2e-3
-                || !(perf.range_m / range_m - 1.0).abs().le(&2e-3)
+                || range_err.is_nan()
+                || range_err > 2e-3
             {
                 return Err(unreachable(format!(
                     "apogee {:.0} km with range {:.0} km",
@@ -246,7 +248,7 @@ pub fn solve(
                 Ok(if rc > rd { pc } else { pd })
             };
             let full = max_range(1.0)?;
-            if !(full.range_m >= range_m) {
+            if full.range_m.is_nan() || full.range_m < range_m {
                 return Err(unreachable(format!(
                     "a maximum range of {:.0} km",
                     full.range_m.max(0.0) / 1e3

@@ -1,0 +1,216 @@
+//! The `tripoint` binary as a user runs it: the exact CLI forms of the foundation issue.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tripoint() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tripoint"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tripoint-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+#[test]
+fn sim_run_writes_the_four_files_in_the_documented_formats() {
+    let out = tmp("run");
+    let o = tripoint()
+        .args(["sim", "run"])
+        .arg(repo().join("scenarios/irbm-overflight.toml"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("irbm-1") && stdout.contains("impact"),
+        "{stdout}"
+    );
+
+    let truth = std::fs::read_to_string(out.join("truth.csv")).expect("truth.csv");
+    let mut lines = truth.lines();
+    assert_eq!(lines.next(), Some("time,id,x,vx,y,vy,z,vz"));
+    let first: Vec<&str> = lines.next().expect("a row").split(',').collect();
+    assert_eq!(first.len(), 8);
+    let t: f64 = first[0].parse().expect("epoch seconds");
+    // 2022-10-03T22:22:00Z launch (scenario start 22:21 + 60 s).
+    assert!((t - 1_664_835_720.0).abs() < 1.0, "{t}");
+    // The launch site is on the Earth's surface: |r| ≈ 6,369 km.
+    let r: f64 = [2, 4, 6]
+        .iter()
+        .map(|&i| first[i].parse::<f64>().expect("number").powi(2))
+        .sum::<f64>()
+        .sqrt();
+    assert!((r - 6_369e3).abs() < 5e3, "{r}");
+
+    let det = std::fs::read_to_string(out.join("detections.csv")).expect("detections.csv");
+    let header = det.lines().next().expect("header");
+    for col in [
+        "time",
+        "sensor_id",
+        "truth_id",
+        "range_m",
+        "az_rad",
+        "el_rad",
+        "range_rate_m_s",
+        "east_rad",
+        "north_rad",
+    ] {
+        assert!(
+            header.split(',').any(|c| c == col),
+            "missing {col} in {header}"
+        );
+    }
+    let ncol = header.split(',').count();
+    assert!(det.lines().skip(1).all(|l| l.split(',').count() == ncol));
+    assert!(
+        det.lines().skip(1).any(|l| l.split(',').nth(2) == Some("")),
+        "clutter has an empty truth id"
+    );
+
+    let sensors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("sensors.json")).expect("sensors.json"),
+    )
+    .expect("json");
+    let sensors = sensors.as_array().expect("array");
+    assert!(sensors.len() >= 10);
+    for s in sensors {
+        assert!(
+            s["owner"].is_string() && s["kind"].is_string() && s["noise"].is_object(),
+            "{s}"
+        );
+    }
+
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("summary.json")).expect("summary.json"),
+    )
+    .expect("json");
+    let objects = summary["objects"].as_array().expect("objects");
+    let w = objects
+        .iter()
+        .find(|o| o["id"] == "irbm-1")
+        .expect("warhead");
+    assert_eq!(w["kind"], "warhead");
+    assert_eq!(w["outcome"], "impact");
+    for f in ["launch", "apogee", "impact"] {
+        assert!(
+            w[f]["lat_deg"].is_number() && w[f]["time"].is_string(),
+            "{f}: {w}"
+        );
+    }
+    assert!((w["apogee_km"].as_f64().expect("number") - 970.0).abs() < 9.7);
+    assert_eq!(summary["scenario"]["mode"], "real");
+}
+
+#[test]
+fn sim_trajectory_prints_json_within_one_percent() {
+    let o = tripoint()
+        .args([
+            "sim",
+            "trajectory",
+            "--apogee-km",
+            "970",
+            "--range-km",
+            "4600",
+            "--launch-lat-deg",
+            "40.61",
+            "--launch-lon-deg",
+            "126.43",
+            "--azimuth-deg",
+            "80",
+            "--json",
+        ])
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    for f in [
+        "flight_time_s",
+        "apogee_km",
+        "range_km",
+        "burnout_time_s",
+        "impact_lat_deg",
+        "impact_lon_deg",
+    ] {
+        assert!(v[f].is_number(), "{f} missing: {v}");
+    }
+    assert!((v["apogee_km"].as_f64().expect("number") / 970.0 - 1.0).abs() < 0.01);
+    assert!((v["range_km"].as_f64().expect("number") / 4600.0 - 1.0).abs() < 0.01);
+    assert_eq!(
+        v["vehicle"], "irbm",
+        "auto picks the smallest vehicle that can"
+    );
+}
+
+#[test]
+fn sim_trajectory_refuses_the_impossible_clearly() {
+    let o = tripoint()
+        .args([
+            "sim",
+            "trajectory",
+            "--apogee-km",
+            "9000",
+            "--range-km",
+            "100",
+            "--vehicle",
+            "srbm",
+            "--json",
+        ])
+        .output()
+        .expect("runs");
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("cannot reach") && !e.contains("panicked"), "{e}");
+}
+
+#[test]
+fn a_bad_scenario_names_the_file_the_field_and_the_reason() {
+    let dir = tmp("bad");
+    let good = std::fs::read_to_string(repo().join("scenarios/srbm-salvo.toml")).expect("readable");
+    for (i, (from, to, want)) in [
+        (
+            "seed = 20220605",
+            "seed = 20220605\nspeed = 3",
+            "unknown field `speed`",
+        ),
+        ("alt_m = 200.0", "alt_m = -3000.0", "below the ellipsoid"),
+        (
+            "apogee_km = 90.0, range_km = 670.0",
+            "apogee_km = 900.0, range_km = 670.0",
+            "cannot reach",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = dir.join(format!("bad{i}.toml"));
+        std::fs::write(&path, good.replacen(from, to, 1)).expect("write");
+        let o = tripoint()
+            .args(["sim", "run"])
+            .arg(&path)
+            .arg("--out")
+            .arg(dir.join("o"))
+            .output()
+            .expect("runs");
+        assert!(!o.status.success());
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains(&format!("bad{i}.toml")) && e.contains(want) && !e.contains("panicked"),
+            "{e}"
+        );
+    }
+    let o = tripoint()
+        .args(["sim", "run", "/nonexistent/x.toml", "--out"])
+        .arg(dir.join("o"))
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read scenario /nonexistent/x.toml"));
+}
