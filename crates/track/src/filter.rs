@@ -1,0 +1,217 @@
+//! Kalman filters: the extended (EKF) and the unscented (UKF), as a `Predictor`/`Updater` pair
+//! over the 10-state and any [`MotionModel`] / [`Observation`].
+//!
+//! EKF (Bar-Shalom et al. 2001, §10.3): x⁻ = f(x), P⁻ = Φ P Φᵀ + Q; K = P⁻Hᵀ S⁻¹ with
+//! S = H P⁻ Hᵀ + R; x = x⁻ + K ν; P = P⁻ − K S Kᵀ, symmetrised and kept positive definite
+//! ([`regularize`]); H by central differences of h.
+//! UKF (Julier & Uhlmann 2004; Wan & van der Merwe 2000): 2n symmetric sigma points
+//! χ = x ± √(n P) columns, equal weights 1/2n (α = 1, β = 0, κ = 0, so every weight is positive
+//! and P stays positive definite); moments of f(χ) and h(χ) give P⁻, S and the cross-covariance.
+
+use nalgebra::{SMatrix, SVector};
+
+use crate::measurement::Observation;
+use crate::motion::MotionModel;
+use crate::state::{regularize, Covariance, GaussianState, StateVector, N};
+
+/// Which Kalman filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterKind {
+    Ekf,
+    Ukf,
+}
+
+/// The innovation of an observation against a predicted state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Innovation {
+    /// Squared Mahalanobis distance νᵀ S⁻¹ ν.
+    pub d2: f64,
+    /// ln det S.
+    pub log_det_s: f64,
+    pub dim: usize,
+}
+
+impl Innovation {
+    /// Gaussian log-likelihood ln N(ν; 0, S).
+    pub fn log_likelihood(&self) -> f64 {
+        -0.5 * (self.d2 + self.log_det_s + self.dim as f64 * (2.0 * std::f64::consts::PI).ln())
+    }
+}
+
+fn sigma_points(s: &GaussianState) -> Option<[StateVector; 2 * N]> {
+    let l = (s.p * N as f64).cholesky()?.l();
+    let mut pts = [StateVector::zeros(); 2 * N];
+    for i in 0..N {
+        let c = l.column(i);
+        pts[i] = s.x + c;
+        pts[N + i] = s.x - c;
+    }
+    Some(pts)
+}
+
+/// Predicts a state to time `t_s` with one motion model.
+pub fn predict(
+    kind: FilterKind,
+    model: &MotionModel,
+    s: &GaussianState,
+    t_s: f64,
+) -> GaussianState {
+    let dt = t_s - s.t_s;
+    let q = model.process_noise(dt);
+    let mut out = match kind {
+        FilterKind::Ekf => {
+            let (x, phi) = model.propagate_with_transition(&s.x, dt);
+            GaussianState {
+                x,
+                p: phi * s.p * phi.transpose() + q,
+                t_s,
+            }
+        }
+        FilterKind::Ukf => match sigma_points(s) {
+            Some(pts) => {
+                let w = 1.0 / (2 * N) as f64;
+                let prop: Vec<StateVector> = pts.iter().map(|p| model.propagate(p, dt)).collect();
+                let mean = prop.iter().fold(StateVector::zeros(), |a, p| a + p) * w;
+                let mut p = q;
+                for x in &prop {
+                    let d = x - mean;
+                    p += d * d.transpose() * w;
+                }
+                GaussianState { x: mean, p, t_s }
+            }
+            None => return predict(FilterKind::Ekf, model, s, t_s),
+        },
+    };
+    regularize(&mut out.p);
+    out
+}
+
+/// The measurement-space moments of a predicted state: predicted measurement, S, and the
+/// state-measurement cross-covariance.
+struct Moments<const M: usize> {
+    nu: SVector<f64, M>,
+    s: SMatrix<f64, M, M>,
+    pxz: SMatrix<f64, N, M>,
+}
+
+fn moments<const M: usize>(
+    kind: FilterKind,
+    pred: &GaussianState,
+    obs: &Observation,
+) -> Moments<M> {
+    let z = SVector::<f64, M>::from_fn(|i, _| obs.z[i]);
+    let r = SMatrix::<f64, M, M>::from_diagonal(&SVector::<f64, M>::from_fn(|i, _| {
+        obs.sigma[i].powi(2)
+    }));
+    let h0 = obs.predict(&pred.x);
+    let nu = SVector::<f64, M>::from_fn(|i, _| obs.residual(&obs.z, &h0)[i]);
+    let _ = z;
+    match kind {
+        FilterKind::Ekf => {
+            // H by central differences over position and velocity (h does not depend on a, c).
+            let mut hm = SMatrix::<f64, M, N>::zeros();
+            for j in 0..6 {
+                let step = if j < 3 { 1.0 } else { 1e-3 };
+                let mut xp = pred.x;
+                let mut xm = pred.x;
+                xp[j] += step;
+                xm[j] -= step;
+                let d = obs.residual(&obs.predict(&xp), &obs.predict(&xm));
+                for i in 0..M {
+                    hm[(i, j)] = d[i] / (2.0 * step);
+                }
+            }
+            let pxz = pred.p * hm.transpose();
+            Moments {
+                nu,
+                s: hm * pxz + r,
+                pxz,
+            }
+        }
+        FilterKind::Ukf => {
+            let Some(pts) = sigma_points(pred) else {
+                return moments::<M>(FilterKind::Ekf, pred, obs);
+            };
+            let w = 1.0 / (2 * N) as f64;
+            // Deviations of h(χ) from h(x̄), angles wrapped, so the mean is taken on the circle.
+            let dev: Vec<SVector<f64, M>> = pts
+                .iter()
+                .map(|p| {
+                    let d = obs.residual(&obs.predict(p), &h0);
+                    SVector::<f64, M>::from_fn(|i, _| d[i])
+                })
+                .collect();
+            let mean_dev = dev.iter().fold(SVector::<f64, M>::zeros(), |a, d| a + d) * w;
+            let mut s = r;
+            let mut pxz = SMatrix::<f64, N, M>::zeros();
+            for (p, d) in pts.iter().zip(&dev) {
+                let dz = d - mean_dev;
+                s += dz * dz.transpose() * w;
+                pxz += (p - pred.x) * dz.transpose() * w;
+            }
+            Moments {
+                nu: nu - mean_dev,
+                s,
+                pxz,
+            }
+        }
+    }
+}
+
+fn innovation_of<const M: usize>(m: &Moments<M>) -> Option<Innovation> {
+    let chol = m.s.cholesky()?;
+    let sinv_nu = chol.solve(&m.nu);
+    let log_det = 2.0 * chol.l().diagonal().iter().map(|v| v.ln()).sum::<f64>();
+    Some(Innovation {
+        d2: m.nu.dot(&sinv_nu),
+        log_det_s: log_det,
+        dim: M,
+    })
+}
+
+/// The innovation of `obs` against a predicted state (for gating and likelihoods).
+pub fn innovation(kind: FilterKind, pred: &GaussianState, obs: &Observation) -> Option<Innovation> {
+    match obs.dim() {
+        2 => innovation_of(&moments::<2>(kind, pred, obs)),
+        3 => innovation_of(&moments::<3>(kind, pred, obs)),
+        _ => innovation_of(&moments::<4>(kind, pred, obs)),
+    }
+}
+
+fn update_m<const M: usize>(
+    kind: FilterKind,
+    pred: &GaussianState,
+    obs: &Observation,
+) -> Option<(GaussianState, Innovation)> {
+    let m = moments::<M>(kind, pred, obs);
+    let inn = innovation_of(&m)?;
+    let sinv = m.s.cholesky()?.inverse();
+    let k = m.pxz * sinv;
+    let x = pred.x + k * m.nu;
+    let mut p = pred.p - k * m.s * k.transpose();
+    regularize::<N>(&mut p);
+    let out = GaussianState {
+        x,
+        p,
+        t_s: pred.t_s,
+    };
+    out.x.iter().all(|v| v.is_finite()).then_some((out, inn))
+}
+
+/// Updates a predicted state with an observation taken at the same time.
+pub fn update(
+    kind: FilterKind,
+    pred: &GaussianState,
+    obs: &Observation,
+) -> Option<(GaussianState, Innovation)> {
+    match obs.dim() {
+        2 => update_m::<2>(kind, pred, obs),
+        3 => update_m::<3>(kind, pred, obs),
+        _ => update_m::<4>(kind, pred, obs),
+    }
+}
+
+/// Convenience: a covariance from standard deviations.
+pub fn diag_cov(sigmas: [f64; N]) -> Covariance {
+    Covariance::from_diagonal(&StateVector::from_fn(|i, _| sigmas[i] * sigmas[i]))
+}

@@ -1,0 +1,32 @@
+//! The ballistic tracker of tripoint, in Stone Soup's vocabulary: motion models by flight phase,
+//! EKF/UKF filters inside an IMM, radar and infrared measurement models, gating and GNN
+//! association, M-of-N track management with infrared cueing, out-of-sequence measurements,
+//! per-track products (impact point and 95 % ellipse, launch point, apogee, orbit/ballistic
+//! classification), covariance-intersection fusion of partner tracks, and GOSPA.
+//!
+//! Deterministic and synchronous; no I/O.
+
+pub mod associate;
+pub mod feed;
+pub mod filter;
+pub mod imm;
+pub mod measurement;
+pub mod motion;
+pub mod state;
+pub mod tracker;
+
+pub use filter::FilterKind;
+pub use measurement::{LocalFrame, Observation, ObservationKind};
+pub use state::GaussianState;
+pub use tracker::{MultiTargetTracker, Track, TrackerConfig};
+
+/// Errors on input to the tracker.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum TrackError {
+    #[error("{0} is not a finite number")]
+    NotFinite(&'static str),
+    #[error("measurement noise must be positive and finite")]
+    BadNoise,
+    #[error("sensor position cannot be converted: {0}")]
+    BadSensorPosition(String),
+}

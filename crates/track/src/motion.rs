@@ -1,0 +1,265 @@
+//! Motion models by flight phase (Li & Jilkov, "Survey of maneuvering target tracking. Part II:
+//! motion models of ballistic and space targets", IEEE TAES 46(1), 2010).
+//!
+//! All three act on the same 10-state (see [`crate::state`]), so an IMM can mix them:
+//! - **Boost**: ṙ = v, v̇ = g(r) + a_fict(r, v) + a, ȧ = w (white jerk): the thrust acceleration
+//!   is a random walk; drag is absorbed in a.
+//! - **Free flight**: ṙ = v, v̇ = g(r) + a_fict(r, v) + a_drag(c), a ≡ 0, c nearly constant.
+//! - **Re-entry**: as free flight, with c = 1000/β a random walk so drag can be learnt.
+//!
+//! g is central + J2 gravity, a_fict the Coriolis and centrifugal terms of the rotating ECEF
+//! frame, a_drag = −ρ(h)|v|v·c/2000 (US Standard Atmosphere 1976).
+//! Propagation is classic RK4 with sub-steps of at most `MAX_SUBSTEP_S`; the EKF's transition
+//! matrix Φ = ∂x(t+Δt)/∂x(t) comes from the same RK4 applied to the variational equation
+//! Φ̇ = A(x)Φ, with A's gravity gradient analytic (point mass + J2 to first order neglected).
+
+use nalgebra::{Matrix3, SMatrix};
+use tripoint_physics::atmosphere::density_kg_m3;
+use tripoint_physics::earth::{GM_M3_S2, OMEGA_EARTH_RAD_S};
+use tripoint_physics::geodesy::height_above_ellipsoid_m;
+use tripoint_physics::gravity::{self, GravityModel};
+
+use crate::state::{Covariance, StateVector, ACC, DRAG, N, POS, VEL};
+
+/// Largest RK4 sub-step (s).
+pub const MAX_SUBSTEP_S: f64 = 2.0;
+
+/// A flight-phase model with its process noise.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MotionModel {
+    Boost {
+        /// Spectral density of the thrust-acceleration random walk ((m/s²)²/s).
+        q_accel: f64,
+        /// Spectral density of unmodelled acceleration on velocity ((m/s²)²/s).
+        q_vel: f64,
+    },
+    FreeFlight {
+        q_vel: f64,
+        q_drag: f64,
+    },
+    Reentry {
+        q_vel: f64,
+        q_drag: f64,
+    },
+}
+
+impl MotionModel {
+    pub const BOOST: MotionModel = MotionModel::Boost {
+        q_accel: 4.0,
+        q_vel: 1.0,
+    };
+    pub const FREE_FLIGHT: MotionModel = MotionModel::FreeFlight {
+        q_vel: 1e-4,
+        q_drag: 1e-6,
+    };
+    pub const REENTRY: MotionModel = MotionModel::Reentry {
+        q_vel: 0.25,
+        q_drag: 0.05,
+    };
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            MotionModel::Boost { .. } => "boost",
+            MotionModel::FreeFlight { .. } => "free_flight",
+            MotionModel::Reentry { .. } => "reentry",
+        }
+    }
+
+    fn thrusting(&self) -> bool {
+        matches!(self, MotionModel::Boost { .. })
+    }
+
+    /// Time derivative of the state.
+    #[inline]
+    pub fn derivative(&self, x: &StateVector) -> StateVector {
+        let r = [x[0], x[1], x[2]];
+        let v = [x[3], x[4], x[5]];
+        let g = gravity::acceleration(GravityModel::J2, r);
+        let w = OMEGA_EARTH_RAD_S;
+        let mut a = [
+            g[0] + 2.0 * w * v[1] + w * w * r[0],
+            g[1] - 2.0 * w * v[0] + w * w * r[1],
+            g[2],
+        ];
+        if self.thrusting() {
+            a[0] += x[ACC];
+            a[1] += x[ACC + 1];
+            a[2] += x[ACC + 2];
+        } else {
+            let k = drag_factor(x);
+            a[0] -= k * v[0];
+            a[1] -= k * v[1];
+            a[2] -= k * v[2];
+        }
+        let mut d = StateVector::zeros();
+        d[0] = v[0];
+        d[1] = v[1];
+        d[2] = v[2];
+        d[3] = a[0];
+        d[4] = a[1];
+        d[5] = a[2];
+        d
+    }
+
+    /// Jacobian A = ∂ẋ/∂x.
+    fn jacobian(&self, x: &StateVector) -> Covariance {
+        let mut a = Covariance::zeros();
+        for i in 0..3 {
+            a[(POS + i, VEL + i)] = 1.0;
+        }
+        let r = nalgebra::Vector3::new(x[0], x[1], x[2]);
+        let rn = r.norm();
+        // Point-mass gravity gradient: μ/r³ (3 r̂ r̂ᵀ − I).
+        let rh = r / rn;
+        let gg = (rh * rh.transpose() * 3.0 - Matrix3::identity()) * (GM_M3_S2 / (rn * rn * rn));
+        let w = OMEGA_EARTH_RAD_S;
+        for i in 0..3 {
+            for j in 0..3 {
+                a[(VEL + i, POS + j)] = gg[(i, j)];
+            }
+        }
+        a[(VEL, POS)] += w * w;
+        a[(VEL + 1, POS + 1)] += w * w;
+        a[(VEL, VEL + 1)] += 2.0 * w;
+        a[(VEL + 1, VEL)] -= 2.0 * w;
+        if self.thrusting() {
+            for i in 0..3 {
+                a[(VEL + i, ACC + i)] = 1.0;
+            }
+        } else {
+            // Drag: a_d = −k(c, h) |v| v with k ∝ c; ∂a_d/∂v = −k(|v| I + v vᵀ/|v|), ∂a_d/∂c.
+            let v = nalgebra::Vector3::new(x[3], x[4], x[5]);
+            let vn = v.norm();
+            let k = drag_factor(x) / vn.max(1e-9);
+            if k > 0.0 && vn > 0.0 {
+                let dv = (Matrix3::identity() * vn + v * v.transpose() / vn) * (-k);
+                for i in 0..3 {
+                    for j in 0..3 {
+                        a[(VEL + i, VEL + j)] += dv[(i, j)];
+                    }
+                    a[(VEL + i, DRAG)] = -k * vn * v[i] / x[DRAG].max(1e-6);
+                }
+            }
+        }
+        a
+    }
+
+    /// Propagates a mean over `dt` seconds (either sign).
+    pub fn propagate(&self, x: &StateVector, dt: f64) -> StateVector {
+        let mut y = *x;
+        if !self.thrusting() {
+            for i in 0..3 {
+                y[ACC + i] = 0.0;
+            }
+        }
+        let n = ((dt.abs() / MAX_SUBSTEP_S).ceil() as usize).max(1);
+        let h = dt / n as f64;
+        for _ in 0..n {
+            let k1 = self.derivative(&y);
+            let k2 = self.derivative(&(y + k1 * (0.5 * h)));
+            let k3 = self.derivative(&(y + k2 * (0.5 * h)));
+            let k4 = self.derivative(&(y + k3 * h));
+            y += (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0);
+        }
+        y
+    }
+
+    /// Propagates a mean and its transition matrix Φ over `dt`.
+    pub fn propagate_with_transition(&self, x: &StateVector, dt: f64) -> (StateVector, Covariance) {
+        let mut y = *x;
+        let mut phi = Covariance::identity();
+        if !self.thrusting() {
+            for i in 0..3 {
+                y[ACC + i] = 0.0;
+                phi[(ACC + i, ACC + i)] = 0.0;
+            }
+        }
+        let n = ((dt.abs() / MAX_SUBSTEP_S).ceil() as usize).max(1);
+        let h = dt / n as f64;
+        for _ in 0..n {
+            // RK4 on (x, Φ) with A evaluated along the RK4 stages.
+            let a1 = self.jacobian(&y);
+            let k1 = self.derivative(&y);
+            let y2 = y + k1 * (0.5 * h);
+            let a2 = self.jacobian(&y2);
+            let k2 = self.derivative(&y2);
+            let y3 = y + k2 * (0.5 * h);
+            let k3 = self.derivative(&y3);
+            let y4 = y + k3 * h;
+            let a4 = self.jacobian(&y4);
+            let k4 = self.derivative(&y4);
+            let p1 = a1 * phi;
+            let p2 = a2 * (phi + p1 * (0.5 * h));
+            let p3 = a2 * (phi + p2 * (0.5 * h));
+            let p4 = a4 * (phi + p3 * h);
+            phi += (p1 + p2 * 2.0 + p3 * 2.0 + p4) * (h / 6.0);
+            y += (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0);
+        }
+        (y, phi)
+    }
+
+    /// Process noise Q(Δt) of the discretised white-noise inputs (Bar-Shalom, Li & Kirubarajan,
+    /// *Estimation with Applications to Tracking and Navigation*, §6.2).
+    pub fn process_noise(&self, dt: f64) -> Covariance {
+        let dt = dt.abs();
+        let mut q = Covariance::zeros();
+        let (q_vel, q_acc, q_drag) = match *self {
+            MotionModel::Boost { q_accel, q_vel } => (q_vel, q_accel, 0.0),
+            MotionModel::FreeFlight { q_vel, q_drag } | MotionModel::Reentry { q_vel, q_drag } => {
+                (q_vel, 0.0, q_drag)
+            }
+        };
+        for i in 0..3 {
+            // White acceleration on [r, v].
+            q[(POS + i, POS + i)] += q_vel * dt.powi(3) / 3.0;
+            q[(POS + i, VEL + i)] += q_vel * dt.powi(2) / 2.0;
+            q[(VEL + i, POS + i)] += q_vel * dt.powi(2) / 2.0;
+            q[(VEL + i, VEL + i)] += q_vel * dt;
+            if q_acc > 0.0 {
+                // White jerk on [r, v, a].
+                q[(POS + i, POS + i)] += q_acc * dt.powi(5) / 20.0;
+                q[(POS + i, VEL + i)] += q_acc * dt.powi(4) / 8.0;
+                q[(VEL + i, POS + i)] += q_acc * dt.powi(4) / 8.0;
+                q[(POS + i, ACC + i)] += q_acc * dt.powi(3) / 6.0;
+                q[(ACC + i, POS + i)] += q_acc * dt.powi(3) / 6.0;
+                q[(VEL + i, VEL + i)] += q_acc * dt.powi(3) / 3.0;
+                q[(VEL + i, ACC + i)] += q_acc * dt.powi(2) / 2.0;
+                q[(ACC + i, VEL + i)] += q_acc * dt.powi(2) / 2.0;
+                q[(ACC + i, ACC + i)] += q_acc * dt;
+            } else {
+                // Keep the (zeroed) acceleration slightly uncertain so mixing stays regular.
+                q[(ACC + i, ACC + i)] += 1e-6;
+            }
+        }
+        q[(DRAG, DRAG)] += q_drag * dt + 1e-12;
+        q
+    }
+}
+
+/// k = ρ(h)|v| c / 2000 so that a_drag = −k v.
+#[inline]
+fn drag_factor(x: &StateVector) -> f64 {
+    let r = [x[0], x[1], x[2]];
+    let r2 = r[0] * r[0] + r[1] * r[1] + r[2] * r[2];
+    if r2 > 6.6e6 * 6.6e6 {
+        return 0.0; // above ~220 km drag is far below the process noise
+    }
+    let c = x[DRAG].max(0.0);
+    let vn = (x[3] * x[3] + x[4] * x[4] + x[5] * x[5]).sqrt();
+    density_kg_m3(height_above_ellipsoid_m(r)) * vn * c / 2000.0
+}
+
+/// Transition matrix sanity helper for tests: Φ by central differences of [`MotionModel::propagate`].
+pub fn numerical_transition(m: &MotionModel, x: &StateVector, dt: f64) -> SMatrix<f64, N, N> {
+    let mut phi = SMatrix::<f64, N, N>::zeros();
+    for j in 0..N {
+        let h = (x[j].abs() * 1e-7).max(1e-4);
+        let mut xp = *x;
+        let mut xm = *x;
+        xp[j] += h;
+        xm[j] -= h;
+        let d = (m.propagate(&xp, dt) - m.propagate(&xm, dt)) / (2.0 * h);
+        phi.set_column(j, &d);
+    }
+    phi
+}

@@ -1,0 +1,87 @@
+//! Gaussian states of the tracker.
+//!
+//! The state is `x = [r (3), v (3), a (3), c]` in ECEF: position (m), velocity (m/s),
+//! non-gravitational acceleration (m/s², thrust during boost), and the drag parameter
+//! `c = 1000/β` (m²/t; β is the ballistic coefficient in kg/m²), scaled so all components are of
+//! comparable size in the covariance.
+
+use nalgebra::{SMatrix, SVector};
+
+/// State dimension.
+pub const N: usize = 10;
+pub type StateVector = SVector<f64, N>;
+pub type Covariance = SMatrix<f64, N, N>;
+
+/// Index ranges into the state.
+pub const POS: usize = 0;
+pub const VEL: usize = 3;
+pub const ACC: usize = 6;
+pub const DRAG: usize = 9;
+
+/// A Gaussian state `N(x, P)` at time `t_s` (seconds since the tracker's reference epoch).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GaussianState {
+    pub x: StateVector,
+    pub p: Covariance,
+    pub t_s: f64,
+}
+
+impl GaussianState {
+    pub fn position(&self) -> [f64; 3] {
+        [self.x[0], self.x[1], self.x[2]]
+    }
+    pub fn velocity(&self) -> [f64; 3] {
+        [self.x[3], self.x[4], self.x[5]]
+    }
+    /// The 6-state `[r, v]` for the physics crate.
+    pub fn rv(&self) -> [f64; 6] {
+        [
+            self.x[0], self.x[1], self.x[2], self.x[3], self.x[4], self.x[5],
+        ]
+    }
+    /// Ballistic coefficient β (kg/m²) implied by the drag parameter.
+    pub fn beta_kg_m2(&self) -> f64 {
+        1000.0 / self.x[DRAG].max(1e-3)
+    }
+    /// Root of the trace of the position covariance (m).
+    pub fn position_sigma_m(&self) -> f64 {
+        (self.p[(0, 0)] + self.p[(1, 1)] + self.p[(2, 2)])
+            .max(0.0)
+            .sqrt()
+    }
+    /// True when every entry is finite and the covariance is symmetric positive definite.
+    pub fn is_valid(&self) -> bool {
+        self.x.iter().all(|v| v.is_finite())
+            && self.p.iter().all(|v| v.is_finite())
+            && (self.p - self.p.transpose()).abs().max() <= 1e-9 * self.p.abs().max().max(1.0)
+            && self.p.cholesky().is_some()
+    }
+}
+
+/// Makes a covariance exactly symmetric and nudges it positive definite if round-off made an
+/// eigenvalue non-positive.
+pub fn regularize<const M: usize>(p: &mut SMatrix<f64, M, M>) {
+    let sym = (*p + p.transpose()) * 0.5;
+    *p = sym;
+    if p.cholesky().is_none() {
+        let scale = (0..M)
+            .map(|i| p[(i, i)].abs())
+            .fold(0.0, f64::max)
+            .max(1e-12);
+        let mut eps = 1e-12 * scale;
+        for _ in 0..30 {
+            let mut q = *p;
+            for i in 0..M {
+                q[(i, i)] += eps;
+            }
+            if q.cholesky().is_some() {
+                *p = q;
+                return;
+            }
+            eps *= 10.0;
+        }
+        // Last resort: keep the diagonal only.
+        let d = SMatrix::<f64, M, M>::from_diagonal(&p.diagonal().map(|v| v.abs().max(1e-9)));
+        *p = d;
+    }
+}

@@ -1,0 +1,440 @@
+//! The multi-target tracker, wired from its components in Stone Soup's manner:
+//!
+//! ```text
+//! predictions  = predictor.predict(tracks near the batch, t)      (IMM mixing + model filters)
+//! hypotheses   = hypothesiser.hypothesise(predictions, batch)     (Mahalanobis gating)
+//! associations = associator.associate(hypotheses)                 (GNN, optimal 2-D assignment)
+//! track.append(updater.update(prediction, detection))             (IMM update)
+//! tracks      -= deleter.delete(tracks)                           (misses, covariance growth)
+//! tracks      |= initiator.initiate(unassociated detections)      (M-of-N, cued by infrared)
+//! ```
+//!
+//! A batch is the detections of one sensor at one time (one scan or frame). Batches may arrive
+//! up to `oosm_window_s` late: each track keeps a short re-filter buffer of its recent
+//! observations and posteriors, rolls back to the last posterior before the late batch, applies
+//! it, and re-applies what came after (out-of-sequence measurements are used, not dropped).
+
+use std::collections::{BTreeSet, VecDeque};
+
+use tripoint_core::{Nation, SensorId};
+
+use crate::associate::{gnn_associate, Hypothesis};
+use crate::filter::Innovation;
+use crate::imm::{ImmConfig, ImmState};
+use crate::measurement::{Observation, ObservationKind};
+use crate::state::{Covariance, GaussianState, StateVector, ACC, DRAG, N};
+
+/// Tracker settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackerConfig {
+    pub imm: ImmConfig,
+    /// Gate on the squared Mahalanobis distance, per measurement dimension (χ² 99.9 %).
+    pub gate_d2: [f64; 5],
+    /// Hits needed to confirm a track, and the same when an infrared cue is nearby.
+    pub confirm_hits: u32,
+    pub confirm_hits_cued: u32,
+    /// A tentative track without a hit for this long is deleted (s).
+    pub tentative_timeout_s: f64,
+    /// A confirmed track without a hit for this long is deleted (s).
+    pub confirmed_timeout_s: f64,
+    /// A track whose position sigma exceeds this is deleted (m).
+    pub max_position_sigma_m: f64,
+    /// Batches up to this late are re-filtered in; older ones are rejected (s).
+    pub oosm_window_s: f64,
+    /// Prior one-sigma velocity of a new track (m/s) and of its thrust acceleration (m/s²).
+    pub init_velocity_sigma_m_s: f64,
+    pub init_accel_sigma_m_s2: f64,
+    /// Infrared cues are remembered this long (s) and match radar detections within this
+    /// distance of their line of sight (m).
+    pub cue_memory_s: f64,
+    pub cue_radius_m: f64,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        Self {
+            imm: ImmConfig::default(),
+            gate_d2: [0.0, 10.83, 13.82, 16.27, 18.47],
+            confirm_hits: 3,
+            confirm_hits_cued: 2,
+            tentative_timeout_s: 6.0,
+            confirmed_timeout_s: 40.0,
+            max_position_sigma_m: 50_000.0,
+            oosm_window_s: 5.0,
+            init_velocity_sigma_m_s: 4_000.0,
+            init_accel_sigma_m_s2: 30.0,
+            cue_memory_s: 30.0,
+            cue_radius_m: 30_000.0,
+        }
+    }
+}
+
+/// Whether a track has been confirmed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrackStatus {
+    Tentative,
+    Confirmed,
+}
+
+/// One track.
+#[derive(Clone, Debug)]
+pub struct Track {
+    pub id: u64,
+    pub imm: ImmState,
+    pub status: TrackStatus,
+    pub hits: u32,
+    pub first_t_s: f64,
+    pub last_update_t_s: f64,
+    /// Which nations and sensors contributed (provenance).
+    pub contributors: BTreeSet<(Nation, SensorId)>,
+    pub cued: bool,
+    history: VecDeque<(Observation, ImmState)>,
+}
+
+impl Track {
+    pub fn estimate(&self) -> GaussianState {
+        self.imm.combined()
+    }
+    pub fn is_confirmed(&self) -> bool {
+        self.status == TrackStatus::Confirmed
+    }
+    /// The last posterior at or before `t_s` and the index after it in the history, for
+    /// re-filtering a late observation.
+    fn base_before(&self, t_s: f64) -> Option<(ImmState, usize)> {
+        if self.imm.t_s() <= t_s {
+            return Some((self.imm.clone(), self.history.len()));
+        }
+        let k = self.history.iter().rposition(|(_, s)| s.t_s() <= t_s)?;
+        Some((self.history[k].1.clone(), k + 1))
+    }
+}
+
+/// Why observations were not used.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rejections {
+    /// Older than the out-of-sequence window.
+    pub too_late: usize,
+    /// Numerical failure in an update (logged, not fatal).
+    pub numerical: usize,
+}
+
+/// What happened to a track in a batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackEvent {
+    pub track_id: u64,
+    pub t_s: f64,
+    pub confirmed: bool,
+    pub new: bool,
+}
+
+/// The multi-target tracker.
+#[derive(Clone, Debug)]
+pub struct MultiTargetTracker {
+    pub cfg: TrackerConfig,
+    tracks: Vec<Track>,
+    next_id: u64,
+    latest_t_s: f64,
+    cues: VecDeque<(f64, [f64; 3], [f64; 3])>,
+    pub rejected: Rejections,
+    pub deleted: Vec<Track>,
+}
+
+impl MultiTargetTracker {
+    pub fn new(cfg: TrackerConfig) -> Self {
+        Self {
+            cfg,
+            tracks: Vec::new(),
+            next_id: 1,
+            latest_t_s: f64::NEG_INFINITY,
+            cues: VecDeque::new(),
+            rejected: Rejections::default(),
+            deleted: Vec::new(),
+        }
+    }
+
+    pub fn tracks(&self) -> &[Track] {
+        &self.tracks
+    }
+
+    /// Cheap test whether a track could possibly explain an observation: the track's mean
+    /// position, extrapolated, within a generous multiple of both uncertainties.
+    fn near(&self, track: &Track, obs: &Observation) -> bool {
+        let s = &track.imm.states[track.imm.mode()];
+        let dt = obs.t_s - s.t_s;
+        let r = [s.x[0], s.x[1], s.x[2]];
+        let rn = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).sqrt();
+        let g = -9.8 / rn * 0.5 * dt * dt;
+        let p = [
+            r[0] + s.x[3] * dt + 0.5 * s.x[ACC] * dt * dt + g * r[0],
+            r[1] + s.x[4] * dt + 0.5 * s.x[ACC + 1] * dt * dt + g * r[1],
+            r[2] + s.x[5] * dt + 0.5 * s.x[ACC + 2] * dt * dt + g * r[2],
+        ];
+        let sig_pos = s.position_sigma_m();
+        let sig_vel = (s.p[(3, 3)] + s.p[(4, 4)] + s.p[(5, 5)]).max(0.0).sqrt();
+        let track_sigma = sig_pos + sig_vel * dt.abs() + 50.0 * dt * dt;
+        match obs.kind {
+            ObservationKind::Radar { .. } => {
+                let Some((q, cov)) = obs.position_ecef() else {
+                    return false;
+                };
+                let det_sigma = cov.trace().max(0.0).sqrt();
+                let d =
+                    ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt();
+                d < 6.0 * (track_sigma + det_sigma) + 2_000.0
+            }
+            ObservationKind::Bearings => {
+                let h = obs.predict(&StateVector::from_fn(|i, _| if i < 3 { p[i] } else { 0.0 }));
+                let f = &obs.frame;
+                let range = ((p[0] - f.origin[0]).powi(2)
+                    + (p[1] - f.origin[1]).powi(2)
+                    + (p[2] - f.origin[2]).powi(2))
+                .sqrt();
+                let ang = ((h[0] - obs.z[0]).powi(2) + (h[1] - obs.z[1]).powi(2)).sqrt();
+                ang * range < 6.0 * (track_sigma + obs.sigma[0] * range) + 2_000.0
+            }
+        }
+    }
+
+    /// Processes one batch: the detections of one sensor at one time. Returns what happened to
+    /// tracks.
+    pub fn process_batch(&mut self, batch: &[Observation]) -> Vec<TrackEvent> {
+        let Some(first) = batch.first() else {
+            return Vec::new();
+        };
+        let t = first.t_s;
+        if t < self.latest_t_s - self.cfg.oosm_window_s {
+            self.rejected.too_late += batch.len();
+            return Vec::new();
+        }
+        self.latest_t_s = self.latest_t_s.max(t);
+
+        // Predict the tracks that might be involved and form gated hypotheses.
+        let mut hyps: Vec<Hypothesis> = Vec::new();
+        let mut predictions: Vec<Option<(ImmState, usize)>> = vec![None; self.tracks.len()];
+        for (ti, track) in self.tracks.iter().enumerate() {
+            if !batch.iter().any(|o| self.near(track, o)) {
+                continue;
+            }
+            let Some((base, after)) = track.base_before(t) else {
+                continue;
+            };
+            let pred = base.predict(&self.cfg.imm, t);
+            let combined = pred.combined();
+            for (di, obs) in batch.iter().enumerate() {
+                if !self.near(track, obs) {
+                    continue;
+                }
+                if let Some(inn) = crate::filter::innovation(self.cfg.imm.filter, &combined, obs) {
+                    if inn.d2 <= self.cfg.gate_d2[obs.dim()] {
+                        hyps.push(Hypothesis {
+                            track: ti,
+                            detection: di,
+                            innovation: inn,
+                        });
+                    }
+                }
+            }
+            predictions[ti] = Some((pred, after));
+        }
+
+        let assignment = gnn_associate(&hyps, self.tracks.len(), batch.len(), &self.cfg.gate_d2);
+        let mut used = vec![false; batch.len()];
+        let mut events = Vec::new();
+        for (ti, det) in assignment.iter().enumerate() {
+            let Some(di) = *det else { continue };
+            let Some((pred, after)) = predictions[ti].take() else {
+                continue;
+            };
+            let obs = &batch[di];
+            used[di] = true;
+            match pred.update(&self.cfg.imm, obs) {
+                Some((post, _inn)) => {
+                    let cfg = self.cfg.clone();
+                    let track = &mut self.tracks[ti];
+                    // Re-filter what came after a late observation.
+                    let later: Vec<Observation> = track
+                        .history
+                        .iter()
+                        .skip(after)
+                        .map(|(o, _)| o.clone())
+                        .collect();
+                    track.history.truncate(after);
+                    track.history.push_back((obs.clone(), post.clone()));
+                    let mut state = post;
+                    for o in later {
+                        let p = state.predict(&cfg.imm, o.t_s);
+                        state = match p.update(&cfg.imm, &o) {
+                            Some((s, _)) => s,
+                            None => p,
+                        };
+                        track.history.push_back((o, state.clone()));
+                    }
+                    track.imm = state;
+                    track.hits += 1;
+                    track.last_update_t_s = track.last_update_t_s.max(t);
+                    track.contributors.insert((obs.owner, obs.sensor.clone()));
+                    let need = if track.cued {
+                        cfg.confirm_hits_cued
+                    } else {
+                        cfg.confirm_hits
+                    };
+                    let was = track.status;
+                    if track.status == TrackStatus::Tentative && track.hits >= need {
+                        track.status = TrackStatus::Confirmed;
+                    }
+                    while track
+                        .history
+                        .front()
+                        .is_some_and(|(o, _)| o.t_s < self.latest_t_s - cfg.oosm_window_s - 1.0)
+                        && track.history.len() > 1
+                    {
+                        track.history.pop_front();
+                    }
+                    events.push(TrackEvent {
+                        track_id: track.id,
+                        t_s: track.imm.t_s(),
+                        confirmed: track.is_confirmed(),
+                        new: was != track.status,
+                    });
+                }
+                None => self.rejected.numerical += 1,
+            }
+        }
+
+        // Infrared detections that no track explains become cues.
+        for (di, obs) in batch.iter().enumerate() {
+            if !used[di] && obs.kind == ObservationKind::Bearings {
+                let f = &obs.frame;
+                let (se, ce) = obs.z[0].sin_cos();
+                let (sn, cn) = obs.z[1].sin_cos();
+                let down = [-f.up[0], -f.up[1], -f.up[2]];
+                let los = [
+                    cn * (ce * down[0] + se * f.east[0]) + sn * f.north[0],
+                    cn * (ce * down[1] + se * f.east[1]) + sn * f.north[1],
+                    cn * (ce * down[2] + se * f.east[2]) + sn * f.north[2],
+                ];
+                self.cues.push_back((t, f.origin, los));
+            }
+        }
+        while self
+            .cues
+            .front()
+            .is_some_and(|c| c.0 < t - self.cfg.cue_memory_s)
+        {
+            self.cues.pop_front();
+        }
+
+        // Delete stale and diverged tracks.
+        let cfg = &self.cfg;
+        let latest = self.latest_t_s;
+        let (keep, gone): (Vec<Track>, Vec<Track>) = std::mem::take(&mut self.tracks)
+            .into_iter()
+            .partition(|tr| {
+                let age = latest - tr.last_update_t_s;
+                let timeout = if tr.is_confirmed() {
+                    cfg.confirmed_timeout_s
+                } else {
+                    cfg.tentative_timeout_s
+                };
+                age <= timeout && tr.estimate().position_sigma_m() <= cfg.max_position_sigma_m
+            });
+        self.tracks = keep;
+        self.deleted
+            .extend(gone.into_iter().filter(|t| t.is_confirmed()));
+
+        // Start tentative tracks on unused radar detections.
+        for (di, obs) in batch.iter().enumerate() {
+            if used[di] {
+                continue;
+            }
+            if let Some(track) = self.initiate(obs) {
+                events.push(TrackEvent {
+                    track_id: track.id,
+                    t_s: t,
+                    confirmed: false,
+                    new: true,
+                });
+                self.tracks.push(track);
+            }
+        }
+        events
+    }
+
+    fn initiate(&mut self, obs: &Observation) -> Option<Track> {
+        let (p, cov) = obs.position_ecef()?;
+        let cued = self.cues.iter().any(|(_, origin, los)| {
+            let d = [p[0] - origin[0], p[1] - origin[1], p[2] - origin[2]];
+            let along = d[0] * los[0] + d[1] * los[1] + d[2] * los[2];
+            let perp2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2] - along * along;
+            along > 0.0 && perp2.max(0.0).sqrt() < self.cfg.cue_radius_m
+        });
+        let mut x = StateVector::zeros();
+        x[0] = p[0];
+        x[1] = p[1];
+        x[2] = p[2];
+        x[DRAG] = 0.3;
+        let mut pm = Covariance::zeros();
+        for i in 0..3 {
+            for j in 0..3 {
+                pm[(i, j)] = cov[(i, j)];
+            }
+        }
+        let sv = self.cfg.init_velocity_sigma_m_s;
+        let sa = self.cfg.init_accel_sigma_m_s2;
+        for i in 0..3 {
+            pm[(3 + i, 3 + i)] = sv * sv;
+            pm[(ACC + i, ACC + i)] = sa * sa;
+        }
+        pm[(DRAG, DRAG)] = 1.0;
+        // A measured range rate fixes the radial velocity.
+        if let ObservationKind::Radar { range_rate: true } = obs.kind {
+            let f = &obs.frame;
+            let d = [p[0] - f.origin[0], p[1] - f.origin[1], p[2] - f.origin[2]];
+            let n = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+            let u = nalgebra::Vector3::new(d[0] / n, d[1] / n, d[2] / n);
+            for i in 0..3 {
+                x[3 + i] = obs.z[3] * u[i];
+            }
+            let pv = nalgebra::Matrix3::identity() * (sv * sv)
+                - u * u.transpose() * (sv * sv - obs.sigma[3].powi(2) - 1.0);
+            for i in 0..3 {
+                for j in 0..3 {
+                    pm[(3 + i, 3 + j)] = pv[(i, j)];
+                }
+            }
+        }
+        let mut s = GaussianState {
+            x,
+            p: pm,
+            t_s: obs.t_s,
+        };
+        crate::state::regularize::<N>(&mut s.p);
+        let mu = if cued {
+            [0.8, 0.15, 0.05]
+        } else {
+            [0.3, 0.5, 0.2]
+        };
+        let imm = ImmState::new(s, mu);
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut contributors = BTreeSet::new();
+        contributors.insert((obs.owner, obs.sensor.clone()));
+        let mut history = VecDeque::new();
+        history.push_back((obs.clone(), imm.clone()));
+        Some(Track {
+            id,
+            imm,
+            status: TrackStatus::Tentative,
+            hits: 1,
+            first_t_s: obs.t_s,
+            last_update_t_s: obs.t_s,
+            contributors,
+            cued,
+            history,
+        })
+    }
+}
+
+/// Unused import guard for the innovation type in docs.
+#[allow(dead_code)]
+fn _doc(_: Innovation) {}
