@@ -283,9 +283,9 @@ def parse_args(argv=None):
     p.add_argument("out_dir", help="output folder (created)")
     p.add_argument("--max-detections", type=int, default=None,
                    help="stop after this many radar detections (whole scans)")
-    p.add_argument("--q", type=float, default=100.0,
+    p.add_argument("--q", type=float, default=1000.0,
                    help="ConstantVelocity noise diffusion coefficient per "
-                        "axis, m^2/s^3 (default 100)")
+                        "axis, m^2/s^3 (default 1000, see README)")
     p.add_argument("--gate", type=float, default=4.0,
                    help="Mahalanobis gate = missed-detection distance")
     p.add_argument("--min-points", type=int, default=3,

@@ -1,7 +1,10 @@
 //! `tripoint`: the command-line tool. Thin: parses arguments, reads and writes files, shows
 //! progress, and calls the library crates.
 
+mod csvio;
+mod montecarlo;
 mod sim_cmd;
+mod track_cmd;
 
 use std::process::ExitCode;
 
@@ -23,12 +26,19 @@ enum Command {
     /// The synthetic world: run scenarios, solve trajectories.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
+    /// Track a simulation's detections: writes tracks.csv and products.jsonl.
+    Track(track_cmd::TrackArgs),
+    /// Score tracks against the truth (GOSPA, RMSE, impact miss, ellipse coverage), or run a
+    /// Monte Carlo campaign.
+    Score(track_cmd::ScoreArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sim(cmd) => sim_cmd::run(cmd),
+        Command::Track(a) => track_cmd::run_track(&a),
+        Command::Score(a) => track_cmd::run_score(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

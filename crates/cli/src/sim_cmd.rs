@@ -306,6 +306,11 @@ fn run_scenario(a: &RunArgs) -> Result<()> {
     Ok(())
 }
 
+/// RFC 3339 UTC with milliseconds.
+pub fn utc(e: tripoint_core::Epoch) -> String {
+    utc_string(e)
+}
+
 fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }

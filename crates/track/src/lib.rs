@@ -9,9 +9,13 @@
 pub mod associate;
 pub mod feed;
 pub mod filter;
+pub mod fusion;
 pub mod imm;
 pub mod measurement;
+pub mod metric;
 pub mod motion;
+pub mod products;
+pub mod score;
 pub mod state;
 pub mod tracker;
 

@@ -88,8 +88,14 @@ pub struct Track {
     /// Which nations and sensors contributed (provenance).
     pub contributors: BTreeSet<(Nation, SensorId)>,
     pub cued: bool,
+    /// An early estimate (after `EARLY_HITS` updates) and its boost probability, for the
+    /// launch-point product.
+    pub early: Option<(GaussianState, f64)>,
     history: VecDeque<(Observation, ImmState)>,
 }
+
+/// Updates after which a track's estimate is kept as its early state.
+pub const EARLY_HITS: u32 = 8;
 
 impl Track {
     pub fn estimate(&self) -> GaussianState {
@@ -97,6 +103,14 @@ impl Track {
     }
     pub fn is_confirmed(&self) -> bool {
         self.status == TrackStatus::Confirmed
+    }
+    /// The track's products (impact, launch point, classification, ...).
+    pub fn products(&self) -> crate::products::Products {
+        crate::products::products(
+            &self.estimate(),
+            self.imm.mu[0],
+            self.early.as_ref().map(|(s, pb)| (s, *pb)),
+        )
     }
     /// The last posterior at or before `t_s` and the index after it in the history, for
     /// re-filtering a late observation.
@@ -271,6 +285,9 @@ impl MultiTargetTracker {
                     }
                     track.imm = state;
                     track.hits += 1;
+                    if track.early.is_none() && track.hits >= EARLY_HITS {
+                        track.early = Some((track.imm.combined(), track.imm.mu[0]));
+                    }
                     track.last_update_t_s = track.last_update_t_s.max(t);
                     track.contributors.insert((obs.owner, obs.sensor.clone()));
                     let need = if track.cued {
@@ -430,6 +447,7 @@ impl MultiTargetTracker {
             last_update_t_s: obs.t_s,
             contributors,
             cued,
+            early: None,
             history,
         })
     }

@@ -1,0 +1,484 @@
+//! `tripoint track` and `tripoint score`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tripoint_core::{Detection, Epoch, Mode, Nation, SensorId};
+use tripoint_track::feed::batches;
+use tripoint_track::score::{
+    score_gospa, score_impacts, GospaSummary, ImpactRecord, ImpactScore, StateRow, TrueImpact,
+};
+use tripoint_track::{FilterKind, MultiTargetTracker, TrackerConfig};
+
+use crate::csvio::{read_detections, read_states, tracks_header};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FilterArg {
+    Ekf,
+    Ukf,
+}
+
+#[derive(Args)]
+pub struct TrackArgs {
+    /// A `tripoint sim run` output folder (detections.csv, sensors.json).
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// Output folder for tracks.csv and products.jsonl.
+    #[arg(long)]
+    out: PathBuf,
+    /// Kalman filter inside the IMM.
+    #[arg(long, value_enum, default_value = "ekf")]
+    filter: FilterArg,
+    /// Compute products (impact, launch point, class) at most this often per track (s).
+    #[arg(long, default_value_t = 2.0)]
+    products_every_s: f64,
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+pub struct ScoreArgs {
+    /// truth.csv of a simulation.
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    /// tracks.csv of a tracker.
+    #[arg(long)]
+    tracks: Option<PathBuf>,
+    /// GOSPA cut-off (m).
+    #[arg(long, default_value_t = 10_000.0)]
+    c_m: f64,
+    /// products.jsonl of `tripoint track`: adds impact miss distance and ellipse coverage
+    /// (needs summary.json beside truth.csv).
+    #[arg(long)]
+    products: Option<PathBuf>,
+    /// Run N seeded simulations of this scenario through the tracker and report statistics.
+    #[arg(long, requires = "scenario")]
+    monte_carlo: Option<usize>,
+    /// Scenario for --monte-carlo.
+    scenario: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Distance within which a track is attributed to a truth object when scoring its products (m).
+pub const ASSOC_M: f64 = 20_000.0;
+
+struct SensorInfo {
+    owner: Nation,
+}
+
+fn read_sensors(dir: &Path) -> Result<HashMap<SensorId, SensorInfo>> {
+    let path = dir.join("sensors.json");
+    let text =
+        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    let mut out = HashMap::new();
+    for (i, s) in v
+        .as_array()
+        .with_context(|| format!("{}: expected an array", path.display()))?
+        .iter()
+        .enumerate()
+    {
+        let id = s["id"]
+            .as_str()
+            .with_context(|| format!("{}: [{i}].id missing", path.display()))?;
+        let owner = s["owner"]
+            .as_str()
+            .with_context(|| format!("{}: [{i}].owner missing", path.display()))?;
+        out.insert(
+            SensorId::new(id).map_err(|e| anyhow::anyhow!("{}: [{i}].id: {e}", path.display()))?,
+            SensorInfo {
+                owner: owner
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("{}: [{i}].owner: {e}", path.display()))?,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Output of one tracking run kept in memory.
+pub struct TrackRun {
+    /// Confirmed-track updates with their full covariance.
+    pub rows: Vec<(StateRow, tripoint_track::state::Covariance)>,
+    pub impacts: Vec<ImpactRecord>,
+    pub products_lines: Vec<serde_json::Value>,
+    pub observations: usize,
+    pub rejected: usize,
+    pub seconds: f64,
+    pub confirmed: usize,
+}
+
+/// Tracks detections in memory (shared by `track` and `score --monte-carlo`).
+pub fn track_detections(
+    detections: &[Detection],
+    owners: &HashMap<SensorId, Nation>,
+    cfg: TrackerConfig,
+    products_every_s: f64,
+    bar: Option<&ProgressBar>,
+) -> Result<TrackRun> {
+    let Some(first) = detections.first() else {
+        return Ok(TrackRun {
+            rows: vec![],
+            impacts: vec![],
+            products_lines: vec![],
+            observations: 0,
+            rejected: 0,
+            seconds: 0.0,
+            confirmed: 0,
+        });
+    };
+    let mode = first.mode;
+    if let Some(d) = detections.iter().find(|d| d.mode != mode) {
+        bail!(
+            "detections mix {} and {} data (first {} one at {}): real and exercise data are never tracked together",
+            mode,
+            d.mode,
+            d.mode,
+            crate::sim_cmd::utc(d.time)
+        );
+    }
+    let epoch = first.time;
+    let epoch_unix = epoch.to_unix_seconds();
+    let (batches, rejected) = batches(detections, owners, epoch);
+    let mut tracker = MultiTargetTracker::new(cfg);
+    let mut rows = Vec::new();
+    let mut impacts = Vec::new();
+    let mut lines = Vec::new();
+    let mut last_products: HashMap<u64, f64> = HashMap::new();
+    let mut confirmed = std::collections::HashSet::new();
+    let t0 = Instant::now();
+    let mut n = 0usize;
+    for (k, b) in batches.iter().enumerate() {
+        n += b.len();
+        let events = tracker.process_batch(b);
+        for ev in events.iter().filter(|e| e.confirmed) {
+            let Some(tr) = tracker.tracks().iter().find(|t| t.id == ev.track_id) else {
+                continue;
+            };
+            confirmed.insert(tr.id);
+            let e = tr.estimate();
+            rows.push((
+                StateRow {
+                    t: epoch_unix + e.t_s,
+                    id: tr.id.to_string(),
+                    state: [e.x[0], e.x[1], e.x[2], e.x[3], e.x[4], e.x[5]],
+                },
+                e.p,
+            ));
+            let due = last_products
+                .get(&tr.id)
+                .is_none_or(|&t| e.t_s - t >= products_every_s);
+            if due {
+                last_products.insert(tr.id, e.t_s);
+                let p = tr.products();
+                if let Some(imp) = &p.impact {
+                    impacts.push(ImpactRecord {
+                        t: epoch_unix + e.t_s,
+                        track_id: tr.id.to_string(),
+                        position: e.position(),
+                        lat_deg: imp.lat_deg,
+                        lon_deg: imp.lon_deg,
+                        cov_en_m2: imp.cov_en_m2,
+                    });
+                }
+                let when = |t: f64| crate::sim_cmd::utc(Epoch::from_unix_seconds(epoch_unix + t));
+                let ground = |g: &Option<tripoint_track::products::GroundEstimate>| {
+                    g.as_ref().map(|g| {
+                        json!({
+                            "time": when(g.t_s), "sigma_t_s": g.sigma_t_s,
+                            "lat_deg": g.lat_deg, "lon_deg": g.lon_deg,
+                            "cov_en_m2": g.cov_en_m2, "ellipse95": g.ellipse95,
+                        })
+                    })
+                };
+                lines.push(json!({
+                    "time": when(e.t_s),
+                    "track_id": tr.id,
+                    "mode": mode,
+                    "classification": p.classification,
+                    "evidence": p.evidence,
+                    "impact": ground(&p.impact),
+                    "launch": ground(&p.launch),
+                    "apogee_alt_km": p.apogee_alt_km,
+                    "mode_probabilities": {"boost": tr.imm.mu[0], "free_flight": tr.imm.mu[1], "reentry": tr.imm.mu[2]},
+                    "position_sigma_m": e.position_sigma_m(),
+                    "contributors": tr.contributors.iter().map(|(n, s)| json!({"nation": n, "sensor": s})).collect::<Vec<_>>(),
+                }));
+            }
+        }
+        if let Some(bar) = bar {
+            if k % 256 == 0 {
+                bar.set_position(n as u64);
+            }
+        }
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    Ok(TrackRun {
+        rows,
+        impacts,
+        products_lines: lines,
+        observations: n,
+        rejected: rejected.len() + tracker.rejected.too_late + tracker.rejected.numerical,
+        seconds,
+        confirmed: confirmed.len(),
+    })
+}
+
+pub fn run_track(a: &TrackArgs) -> Result<()> {
+    let sensors = read_sensors(&a.input)?;
+    let (detections, bad) = read_detections(&a.input.join("detections.csv"))?;
+    for b in bad.iter().take(10) {
+        eprintln!(
+            "warning: {}: line {}: {} (row skipped)",
+            a.input.join("detections.csv").display(),
+            b.line,
+            b.reason
+        );
+    }
+    if bad.len() > 10 {
+        eprintln!("warning: {} more rows skipped", bad.len() - 10);
+    }
+    if !(a.products_every_s.is_finite() && a.products_every_s >= 0.0) {
+        bail!("--products-every-s must be a non-negative number");
+    }
+    let owners: HashMap<SensorId, Nation> =
+        sensors.iter().map(|(k, v)| (k.clone(), v.owner)).collect();
+    let mut cfg = TrackerConfig::default();
+    cfg.imm.filter = match a.filter {
+        FilterArg::Ekf => FilterKind::Ekf,
+        FilterArg::Ukf => FilterKind::Ukf,
+    };
+    let bar = if a.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(detections.len() as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("tracking [{bar:30}] {pos}/{len} detections {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let run = track_detections(&detections, &owners, cfg, a.products_every_s, Some(&bar))?;
+    bar.finish_and_clear();
+    fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    {
+        let path = a.out.join("tracks.csv");
+        let mut w = BufWriter::new(
+            fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
+        );
+        writeln!(w, "{}", tracks_header())?;
+        let order = [0usize, 3, 1, 4, 2, 5];
+        let mut line = String::new();
+        for (r, p) in &run.rows {
+            line.clear();
+            let s = r.state;
+            let _ = write!(
+                line,
+                "{:.6},{},{:.3},{:.4},{:.3},{:.4},{:.3},{:.4}",
+                r.t, r.id, s[0], s[3], s[1], s[4], s[2], s[5]
+            );
+            for i in 0..6 {
+                for j in i..6 {
+                    let _ = write!(line, ",{:.6e}", p[(order[i], order[j])]);
+                }
+            }
+            line.push('\n');
+            w.write_all(line.as_bytes())?;
+        }
+        w.flush()?;
+    }
+    {
+        let path = a.out.join("products.jsonl");
+        let mut w = BufWriter::new(
+            fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
+        );
+        for l in &run.products_lines {
+            writeln!(w, "{}", serde_json::to_string(l)?)?;
+        }
+        w.flush()?;
+    }
+    if !a.quiet {
+        println!(
+            "tracked {} detections in {:.2} s ({:.0}/s): {} confirmed tracks, {} rows rejected",
+            run.observations,
+            run.seconds,
+            run.observations as f64 / run.seconds.max(1e-9),
+            run.confirmed,
+            run.rejected + bad.len()
+        );
+        println!("wrote {}/{{tracks.csv,products.jsonl}}", a.out.display());
+    }
+    Ok(())
+}
+
+/// True impacts and the checkpoint (burnout + 60 s) per object from a sim summary.json.
+fn read_summary(path: &Path) -> Result<(HashMap<String, TrueImpact>, HashMap<String, f64>)> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    Ok(summary_truth(&v))
+}
+
+/// True impacts and checkpoints from a summary.json value.
+pub fn summary_truth(v: &serde_json::Value) -> (HashMap<String, TrueImpact>, HashMap<String, f64>) {
+    let mut impacts = HashMap::new();
+    let mut checkpoints = HashMap::new();
+    let mut burnout: HashMap<String, f64> = HashMap::new();
+    for l in v["launches"].as_array().into_iter().flatten() {
+        if let (Some(id), Some(t), Some(b)) = (
+            l["id"].as_str(),
+            l["time"].as_str(),
+            l["nominal"]["burnout_time_s"].as_f64(),
+        ) {
+            if let Some(e) = tripoint_sim::scenario::parse_epoch(t) {
+                burnout.insert(id.to_owned(), e.to_unix_seconds() + b);
+            }
+        }
+    }
+    for o in v["objects"].as_array().into_iter().flatten() {
+        let Some(id) = o["id"].as_str() else { continue };
+        if o["outcome"] == "impact" {
+            if let (Some(lat), Some(lon)) = (
+                o["impact"]["lat_deg"].as_f64(),
+                o["impact"]["lon_deg"].as_f64(),
+            ) {
+                impacts.insert(
+                    id.to_owned(),
+                    TrueImpact {
+                        lat_deg: lat,
+                        lon_deg: lon,
+                    },
+                );
+            }
+        }
+        if let Some(b) = o["launch_id"].as_str().and_then(|l| burnout.get(l)) {
+            checkpoints.insert(id.to_owned(), b + 60.0);
+        }
+    }
+    (impacts, checkpoints)
+}
+
+pub fn run_score(a: &ScoreArgs) -> Result<()> {
+    if let Some(n) = a.monte_carlo {
+        let scenario = a
+            .scenario
+            .as_ref()
+            .context("--monte-carlo needs a SCENARIO.toml")?;
+        return crate::montecarlo::run(scenario, n, a.c_m, a.json);
+    }
+    let (Some(truth_path), Some(tracks_path)) = (&a.truth, &a.tracks) else {
+        bail!("give --truth and --tracks, or --monte-carlo N SCENARIO.toml");
+    };
+    if !(a.c_m.is_finite() && a.c_m > 0.0) {
+        bail!("--c-m must be a positive number of metres");
+    }
+    let truth = read_states(truth_path, false)?;
+    let tracks = read_states(tracks_path, true)?;
+    let g = score_gospa(&truth, &tracks, a.c_m);
+    let mut impacts_out: Vec<ImpactScore> = Vec::new();
+    if let Some(pp) = &a.products {
+        let summary = truth_path.with_file_name("summary.json");
+        let (true_impacts, checkpoints) = read_summary(&summary)?;
+        let records = read_impact_records(pp, &tracks)?;
+        impacts_out = score_impacts(&truth, &records, &true_impacts, &checkpoints, ASSOC_M);
+    }
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"gospa": g, "impacts": impacts_out}))?
+        );
+    } else {
+        print_gospa(&g);
+        print_impacts(&impacts_out);
+    }
+    Ok(())
+}
+
+pub fn print_gospa(g: &GospaSummary) {
+    println!(
+        "GOSPA (p=1, α=2, c={:.0} m) over {} steps: total {:.1} m = localisation {:.1} + missed {:.1} + false {:.1}; position RMSE {:.1} m",
+        g.cutoff_m, g.steps, g.mean_total_m, g.mean_localisation_m, g.mean_missed_m, g.mean_false_m, g.position_rmse_m
+    );
+}
+
+pub fn print_impacts(v: &[ImpactScore]) {
+    for s in v {
+        println!(
+            "  {:<12} {:>4} impact predictions: miss at burnout+60 s {} km, final {} km, 95% ellipse coverage {:.0}%",
+            s.object,
+            s.predictions,
+            s.miss_at_checkpoint_km.map_or("-".into(), |m| format!("{m:.2}")),
+            s.final_miss_km.map_or("-".into(), |m| format!("{m:.2}")),
+            100.0 * s.coverage95
+        );
+    }
+}
+
+fn read_impact_records(path: &Path, tracks: &[StateRow]) -> Result<Vec<ImpactRecord>> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut by_track: BTreeMap<&str, Vec<&StateRow>> = BTreeMap::new();
+    for r in tracks {
+        by_track.entry(&r.id).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}: not JSON", path.display(), i + 1))?;
+        let imp = &v["impact"];
+        if imp.is_null() {
+            continue;
+        }
+        let id = v["track_id"].to_string();
+        let t = v["time"]
+            .as_str()
+            .and_then(tripoint_sim::scenario::parse_epoch)
+            .with_context(|| format!("{} line {}: bad time", path.display(), i + 1))?
+            .to_unix_seconds();
+        let Some(rows) = by_track.get(id.as_str()) else {
+            continue;
+        };
+        let Some(r) = rows
+            .iter()
+            .min_by(|a, b| (a.t - t).abs().total_cmp(&(b.t - t).abs()))
+        else {
+            continue;
+        };
+        let cov: Vec<f64> = imp["cov_en_m2"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_f64())
+            .collect();
+        if cov.len() != 3 {
+            continue;
+        }
+        out.push(ImpactRecord {
+            t,
+            track_id: id,
+            position: [r.state[0], r.state[1], r.state[2]],
+            lat_deg: imp["lat_deg"].as_f64().unwrap_or(f64::NAN),
+            lon_deg: imp["lon_deg"].as_f64().unwrap_or(f64::NAN),
+            cov_en_m2: [cov[0], cov[1], cov[2]],
+        });
+    }
+    Ok(out)
+}
+
+#[allow(dead_code)]
+fn _mode(_: Mode) {}

@@ -1,0 +1,119 @@
+//! Track-to-track fusion of partner tracks by covariance intersection (Julier & Uhlmann 1997):
+//! P⁻¹ = ω Pa⁻¹ + (1 − ω) Pb⁻¹, x = P (ω Pa⁻¹ xa + (1 − ω) Pb⁻¹ xb), with ω ∈ [0, 1] minimising
+//! tr P. Consistent whatever the (unknown) correlation between the nations' estimates — both may
+//! have used the same radar, and no nation knows what the other's filter did.
+
+use std::collections::BTreeSet;
+
+use tripoint_core::{Nation, SensorId};
+
+use crate::motion::MotionModel;
+use crate::state::{regularize, Covariance, GaussianState};
+
+/// A track as shared between nations, with its provenance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SharedTrack {
+    pub origin: Nation,
+    pub track_id: u64,
+    pub state: GaussianState,
+    pub contributors: BTreeSet<(Nation, SensorId)>,
+}
+
+/// A fused track: its estimate and everything that contributed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FusedTrack {
+    pub state: GaussianState,
+    pub sources: Vec<(Nation, u64)>,
+    pub contributors: BTreeSet<(Nation, SensorId)>,
+}
+
+impl FusedTrack {
+    pub fn nations(&self) -> BTreeSet<Nation> {
+        self.contributors.iter().map(|(n, _)| *n).collect()
+    }
+}
+
+/// Covariance intersection of two estimates at the same time.
+pub fn covariance_intersection(a: &GaussianState, b: &GaussianState) -> Option<GaussianState> {
+    let ia = a.p.cholesky()?.inverse();
+    let ib = b.p.cholesky()?.inverse();
+    let fuse = |w: f64| -> Option<(Covariance, f64)> {
+        let info = ia * w + ib * (1.0 - w);
+        let p = info.cholesky()?.inverse();
+        Some((p, p.trace()))
+    };
+    // Golden-section search on ω.
+    let gr = 0.618_033_988_749_895;
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    for _ in 0..40 {
+        let c = hi - gr * (hi - lo);
+        let d = lo + gr * (hi - lo);
+        let fc = fuse(c).map_or(f64::INFINITY, |f| f.1);
+        let fd = fuse(d).map_or(f64::INFINITY, |f| f.1);
+        if fc < fd {
+            hi = d;
+        } else {
+            lo = c;
+        }
+    }
+    let w = 0.5 * (lo + hi);
+    let (mut p, _) = fuse(w)?;
+    let x = p * (ia * a.x * w + ib * b.x * (1.0 - w));
+    regularize(&mut p);
+    Some(GaussianState { x, p, t_s: a.t_s })
+}
+
+/// Fuses partner tracks into local tracks: each partner track is predicted to the local time,
+/// matched to the nearest local track within a χ²₆ 99.9 % gate on position and velocity, and
+/// fused by covariance intersection; unmatched tracks of either side are kept as they are.
+pub fn fuse(local: &[SharedTrack], partners: &[SharedTrack], t_s: f64) -> Vec<FusedTrack> {
+    const GATE: f64 = 22.46;
+    let predict = |s: &SharedTrack| -> SharedTrack {
+        let mut s = s.clone();
+        if s.state.t_s != t_s {
+            s.state = crate::filter::predict(
+                crate::FilterKind::Ekf,
+                &MotionModel::FREE_FLIGHT,
+                &s.state,
+                t_s,
+            );
+        }
+        s
+    };
+    let mut fused: Vec<FusedTrack> = local
+        .iter()
+        .map(predict)
+        .map(|l| FusedTrack {
+            state: l.state,
+            sources: vec![(l.origin, l.track_id)],
+            contributors: l.contributors,
+        })
+        .collect();
+    for p in partners.iter().map(predict) {
+        let mut best: Option<(usize, f64)> = None;
+        for (i, f) in fused.iter().enumerate() {
+            let d = p.state.x.fixed_rows::<6>(0) - f.state.x.fixed_rows::<6>(0);
+            let s = p.state.p.fixed_view::<6, 6>(0, 0) + f.state.p.fixed_view::<6, 6>(0, 0);
+            let Some(ch) = s.cholesky() else { continue };
+            let d2 = d.dot(&ch.solve(&d));
+            if d2 < GATE && best.is_none_or(|b| d2 < b.1) {
+                best = Some((i, d2));
+            }
+        }
+        match best {
+            Some((i, _)) => {
+                if let Some(s) = covariance_intersection(&fused[i].state, &p.state) {
+                    fused[i].state = s;
+                }
+                fused[i].sources.push((p.origin, p.track_id));
+                fused[i].contributors.extend(p.contributors.iter().cloned());
+            }
+            None => fused.push(FusedTrack {
+                state: p.state.clone(),
+                sources: vec![(p.origin, p.track_id)],
+                contributors: p.contributors.clone(),
+            }),
+        }
+    }
+    fused
+}

@@ -1,0 +1,388 @@
+//! Per-track estimation products: instantaneous impact point (IIP) and time with covariance and
+//! 95 % ellipse, launch point and time, apogee, ground track, and the ballistic / orbital /
+//! unknown classification with its evidence.
+//!
+//! Uncertainty goes through the unscented transform (Julier & Uhlmann 2004): the 2n symmetric
+//! sigma points of the track's position, velocity and drag marginal (n = 7) are each flown with
+//! the full physics (J2, rotating Earth, drag with the track's β; thrust assumed to stop now, the
+//! definition of an IIP) to the ellipsoid, and the impact points' spread in the local
+//! east-north plane at the mean impact gives the covariance. The 95 % ellipse scales its
+//! eigen-axes by √χ²₂(0.95) = √5.991.
+
+use serde::Serialize;
+use tripoint_physics::dynamics::{BallisticDynamics, ForceModel};
+use tripoint_physics::earth::GM_M3_S2;
+use tripoint_physics::geodesy::height_above_ellipsoid_m;
+use tripoint_physics::integrator::{Dopri5, Outcome, Tolerances};
+use tripoint_physics::orbit::summarize;
+use tripoint_physics::{vec3, Geodetic};
+
+use crate::motion::MotionModel;
+use crate::state::{GaussianState, StateVector, DRAG};
+
+/// χ²₂ 95 % quantile.
+pub const CHI2_2_95: f64 = 5.991_464_547_107_979;
+
+/// A point on the ground with its uncertainty.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroundEstimate {
+    /// Seconds since the tracker's reference epoch.
+    pub t_s: f64,
+    pub sigma_t_s: f64,
+    pub lat_deg: f64,
+    pub lon_deg: f64,
+    /// Covariance in the local east-north plane (m²): [ee, en, nn].
+    pub cov_en_m2: [f64; 3],
+    pub ellipse95: Ellipse,
+}
+
+/// A confidence ellipse on the ground.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Ellipse {
+    pub semi_major_m: f64,
+    pub semi_minor_m: f64,
+    /// Direction of the major axis, clockwise from north (degrees, [0, 180)).
+    pub orientation_deg: f64,
+}
+
+impl Ellipse {
+    /// From an east-north covariance and a χ² quantile.
+    pub fn from_cov(cov: [f64; 3], chi2: f64) -> Self {
+        let (a, b, c) = (cov[0], cov[1], cov[2]);
+        let tr = a + c;
+        let det = a * c - b * b;
+        let disc = (tr * tr / 4.0 - det).max(0.0).sqrt();
+        let l1 = (tr / 2.0 + disc).max(0.0);
+        let l2 = (tr / 2.0 - disc).max(0.0);
+        // Eigenvector of l1: (b, l1 − a) in (east, north).
+        let (ve, vn) = if b.abs() > 1e-12 {
+            (b, l1 - a)
+        } else if a >= c {
+            (1.0, 0.0)
+        } else {
+            (0.0, 1.0)
+        };
+        let mut ori = ve.atan2(vn).to_degrees();
+        if ori < 0.0 {
+            ori += 180.0;
+        }
+        if ori >= 180.0 {
+            ori -= 180.0;
+        }
+        Self {
+            semi_major_m: (l1 * chi2).sqrt(),
+            semi_minor_m: (l2 * chi2).sqrt(),
+            orientation_deg: ori,
+        }
+    }
+
+    /// True when an east-north offset (m) from the centre lies inside the ellipse given by the
+    /// covariance at quantile `chi2`.
+    pub fn contains(cov: [f64; 3], chi2: f64, de: f64, dn: f64) -> bool {
+        let det = cov[0] * cov[2] - cov[1] * cov[1];
+        if det <= 0.0 {
+            return false;
+        }
+        let d2 = (cov[2] * de * de - 2.0 * cov[1] * de * dn + cov[0] * dn * dn) / det;
+        d2 <= chi2
+    }
+}
+
+/// Orbital or ballistic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Classification {
+    Ballistic,
+    Orbital,
+    Unknown,
+}
+
+/// What the classification rests on.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Evidence {
+    pub perigee_alt_km: f64,
+    pub apogee_alt_km: f64,
+    pub specific_energy_mj_kg: f64,
+    pub altitude_km: f64,
+    pub flight_path_angle_deg: f64,
+    pub speed_over_circular: f64,
+    pub boost_probability: f64,
+}
+
+/// All products of one track at one time.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Products {
+    pub classification: Classification,
+    pub evidence: Evidence,
+    pub impact: Option<GroundEstimate>,
+    pub launch: Option<GroundEstimate>,
+    /// Highest point of the predicted flight (km above the ellipsoid) and when (s).
+    pub apogee_alt_km: Option<f64>,
+    pub apogee_t_s: Option<f64>,
+    /// Predicted sub-object points every 30 s until impact (lat, lon degrees).
+    pub ground_track: Vec<[f64; 2]>,
+}
+
+const N7: usize = 7;
+
+fn marginal7(
+    s: &GaussianState,
+) -> Option<(nalgebra::SVector<f64, N7>, nalgebra::SMatrix<f64, N7, N7>)> {
+    let idx = [0, 1, 2, 3, 4, 5, DRAG];
+    let x = nalgebra::SVector::<f64, N7>::from_fn(|i, _| s.x[idx[i]]);
+    let p = nalgebra::SMatrix::<f64, N7, N7>::from_fn(|i, j| s.p[(idx[i], idx[j])]);
+    Some((x, p))
+}
+
+struct Flight {
+    impact: Option<(f64, [f64; 3])>,
+    apogee: (f64, f64),
+    ground: Vec<[f64; 2]>,
+}
+
+fn fly(t0: f64, y: [f64; 6], c: f64, record: bool, max_s: f64) -> Flight {
+    let beta = 1000.0 / c.max(0.02);
+    let dynamics = BallisticDynamics(ForceModel::with_drag(beta));
+    let mut ig = Dopri5::new(Tolerances {
+        rel: 1e-8,
+        abs_pos_m: 0.1,
+        abs_vel_m_s: 1e-4,
+        max_step_s: 120.0,
+    });
+    let mut apogee = (t0, height_above_ellipsoid_m([y[0], y[1], y[2]]));
+    let mut ground = Vec::new();
+    let mut next_ground = t0;
+    let h0 = apogee.1;
+    let out = ig.integrate(
+        &dynamics,
+        t0,
+        y,
+        t0 + max_s,
+        // Event at zero height; an object starting below 1 km (a pad) needs to climb first.
+        |_, yy| {
+            let h = height_above_ellipsoid_m([yy[0], yy[1], yy[2]]);
+            if h0 < 0.0 {
+                h - h0 + 1.0
+            } else {
+                h
+            }
+        },
+        |step| {
+            if record {
+                let mut t = step.t0_s;
+                while t <= step.t1_s() {
+                    let s = step.eval(t);
+                    let h = height_above_ellipsoid_m([s[0], s[1], s[2]]);
+                    if h > apogee.1 {
+                        apogee = (t, h);
+                    }
+                    if t >= next_ground {
+                        if let Ok(g) = Geodetic::from_ecef_m([s[0], s[1], s[2]]) {
+                            ground.push([g.lat_deg(), g.lon_deg()]);
+                        }
+                        next_ground += 30.0;
+                    }
+                    t += 2.0;
+                }
+            }
+        },
+    );
+    let impact = match out {
+        Ok(Outcome::Event { t_s, y }) => Some((t_s, [y[0], y[1], y[2]])),
+        _ => None,
+    };
+    Flight {
+        impact,
+        apogee,
+        ground,
+    }
+}
+
+/// Spread of a set of ground points (ECEF) and times into a [`GroundEstimate`].
+fn ground_estimate(points: &[(f64, [f64; 3])]) -> Option<GroundEstimate> {
+    let n = points.len() as f64;
+    let mean_r = points.iter().fold([0.0; 3], |a, (_, p)| vec3::add(a, *p));
+    let mean_r = vec3::scale(mean_r, 1.0 / n);
+    let mean_t = points.iter().map(|(t, _)| t).sum::<f64>() / n;
+    let g = Geodetic::from_ecef_m(mean_r).ok()?;
+    let (e, nn) = (g.east_ecef(), g.north_ecef());
+    let mut cov = [0.0; 3];
+    let mut vt = 0.0;
+    for (t, p) in points {
+        let d = vec3::sub(*p, mean_r);
+        let de = vec3::dot(d, e);
+        let dn = vec3::dot(d, nn);
+        cov[0] += de * de / n;
+        cov[1] += de * dn / n;
+        cov[2] += dn * dn / n;
+        vt += (t - mean_t).powi(2) / n;
+    }
+    Some(GroundEstimate {
+        t_s: mean_t,
+        sigma_t_s: vt.sqrt(),
+        lat_deg: g.lat_deg(),
+        lon_deg: g.lon_deg(),
+        cov_en_m2: cov,
+        ellipse95: Ellipse::from_cov(cov, CHI2_2_95),
+    })
+}
+
+/// Classification from a state and the boost-mode probability.
+pub fn classify(s: &GaussianState, boost_probability: f64) -> (Classification, Evidence) {
+    let r = s.position();
+    let v = s.velocity();
+    let o = summarize(r, v);
+    let vi = tripoint_physics::dynamics::inertial_velocity(r, v);
+    let rn = vec3::norm(r);
+    let h = height_above_ellipsoid_m(r);
+    let gamma = vec3::dot(vec3::unit(r), vec3::unit(vi))
+        .clamp(-1.0, 1.0)
+        .asin();
+    let ratio = vec3::norm(vi) / (GM_M3_S2 / rn).sqrt();
+    let ev = Evidence {
+        perigee_alt_km: o.perigee_alt_m / 1e3,
+        apogee_alt_km: o.apogee_alt_m / 1e3,
+        specific_energy_mj_kg: o.specific_energy_j_kg / 1e6,
+        altitude_km: h / 1e3,
+        flight_path_angle_deg: gamma.to_degrees(),
+        speed_over_circular: ratio,
+        boost_probability,
+    };
+    let class = if o.perigee_alt_m > 100e3 || o.specific_energy_j_kg >= 0.0 {
+        Classification::Orbital
+    } else if boost_probability > 0.5 {
+        // Still thrusting. A vehicle flattening out high above the atmosphere at most of
+        // circular speed is heading for orbit (no ballistic missile needs to).
+        if h > 200e3 && gamma.abs() < 15f64.to_radians() && ratio > 0.75 {
+            Classification::Orbital
+        } else {
+            Classification::Unknown
+        }
+    } else {
+        // Unpowered with its perigee inside the atmosphere: it will come down.
+        Classification::Ballistic
+    };
+    (class, ev)
+}
+
+/// Computes a track's products. `boost_probability` is the IMM's boost-mode probability;
+/// `early` is an early state of the track (near launch) for the launch-point estimate.
+pub fn products(
+    s: &GaussianState,
+    boost_probability: f64,
+    early: Option<(&GaussianState, f64)>,
+) -> Products {
+    let (classification, evidence) = classify(s, boost_probability);
+    let mean = fly(s.t_s, s.rv(), s.x[DRAG], true, 3.0 * 3600.0);
+    let mut impact = None;
+    if classification != Classification::Orbital && mean.impact.is_some() {
+        if let Some((x7, p7)) = marginal7(s) {
+            if let Some(chol) = (p7 * N7 as f64).cholesky() {
+                let l = chol.l();
+                let mut pts = Vec::with_capacity(2 * N7);
+                let mut all = true;
+                for k in 0..2 * N7 {
+                    let sign = if k < N7 { 1.0 } else { -1.0 };
+                    let xi = x7 + l.column(k % N7) * sign;
+                    let y = [xi[0], xi[1], xi[2], xi[3], xi[4], xi[5]];
+                    match fly(s.t_s, y, xi[6], false, 3.0 * 3600.0).impact {
+                        Some(p) => pts.push(p),
+                        None => {
+                            all = false;
+                            break;
+                        }
+                    }
+                }
+                if all {
+                    impact = ground_estimate(&pts);
+                }
+            }
+        }
+    }
+    let launch = early.and_then(|(e, pb)| launch_point(e, pb));
+    let (apogee_alt_km, apogee_t_s) =
+        if mean.impact.is_some() || classification == Classification::Ballistic {
+            (Some(mean.apogee.1 / 1e3), Some(mean.apogee.0))
+        } else {
+            (None, None)
+        };
+    Products {
+        classification,
+        evidence,
+        impact,
+        launch,
+        apogee_alt_km,
+        apogee_t_s,
+        ground_track: mean.ground,
+    }
+}
+
+/// Back-propagates an early track state to the ground: with the boost model (constant thrust
+/// acceleration) when the track was boosting, else ballistically. Sigma points give the spread.
+pub fn launch_point(s: &GaussianState, boost_probability: f64) -> Option<GroundEstimate> {
+    let model = if boost_probability > 0.5 {
+        MotionModel::BOOST
+    } else {
+        MotionModel::FREE_FLIGHT
+    };
+    let back = |x: &StateVector| -> Option<(f64, [f64; 3])> {
+        let mut y = *x;
+        let mut t = s.t_s;
+        let mut h = height_above_ellipsoid_m([y[0], y[1], y[2]]);
+        if h <= 0.0 {
+            return Some((t, [y[0], y[1], y[2]]));
+        }
+        for _ in 0..2000 {
+            let yn = model.propagate(&y, -1.0);
+            let hn = height_above_ellipsoid_m([yn[0], yn[1], yn[2]]);
+            if hn <= 0.0 {
+                // Bisect inside the last second.
+                let (mut a, mut b) = (0.0f64, 1.0f64);
+                for _ in 0..30 {
+                    let m = 0.5 * (a + b);
+                    let ym = model.propagate(&y, -m);
+                    if height_above_ellipsoid_m([ym[0], ym[1], ym[2]]) > 0.0 {
+                        a = m;
+                    } else {
+                        b = m;
+                    }
+                }
+                let yf = model.propagate(&y, -b);
+                return Some((t - b, [yf[0], yf[1], yf[2]]));
+            }
+            // Climbing backwards means the model has lost the launch.
+            if hn > h + 50e3 {
+                return None;
+            }
+            y = yn;
+            h = hn;
+            t -= 1.0;
+        }
+        None
+    };
+    let chol = (s.p * crate::state::N as f64).cholesky()?;
+    let l = chol.l();
+    let mut pts = Vec::with_capacity(2 * crate::state::N);
+    for k in 0..2 * crate::state::N {
+        let sign = if k < crate::state::N { 1.0 } else { -1.0 };
+        let xi = s.x + l.column(k % crate::state::N) * sign;
+        pts.push(back(&xi)?);
+    }
+    ground_estimate(&pts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ellipse_axes_and_orientation() {
+        // 2 km east, 1 km north, uncorrelated.
+        let e = Ellipse::from_cov([4e6, 0.0, 1e6], CHI2_2_95);
+        assert!((e.semi_major_m - 2000.0 * CHI2_2_95.sqrt()).abs() < 1e-6);
+        assert!((e.semi_minor_m - 1000.0 * CHI2_2_95.sqrt()).abs() < 1e-6);
+        assert!((e.orientation_deg - 90.0).abs() < 1e-9);
+        assert!(Ellipse::contains([4e6, 0.0, 1e6], CHI2_2_95, 4000.0, 0.0));
+        assert!(!Ellipse::contains([4e6, 0.0, 1e6], CHI2_2_95, 0.0, 3000.0));
+    }
+}

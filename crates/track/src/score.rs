@@ -1,0 +1,206 @@
+//! Scoring a tracker's output against the simulator's truth: GOSPA per time step, position
+//! RMSE, impact-point miss distance and 95 %-ellipse coverage.
+//!
+//! Track states between updates are the last update extrapolated with its velocity (what a
+//! display would show); a track exists from its first to its last written update.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use tripoint_physics::geodesy::ground_line;
+use tripoint_physics::Geodetic;
+
+use crate::metric::{gospa, Gospa};
+use crate::products::{Ellipse, CHI2_2_95};
+
+/// One row of truth or track output: time (Unix seconds), id, ECEF state [x, y, z, vx, vy, vz].
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateRow {
+    pub t: f64,
+    pub id: String,
+    pub state: [f64; 6],
+}
+
+/// Mean GOSPA over time steps, and RMSE.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct GospaSummary {
+    pub cutoff_m: f64,
+    pub steps: usize,
+    pub mean_total_m: f64,
+    pub mean_localisation_m: f64,
+    pub mean_missed_m: f64,
+    pub mean_false_m: f64,
+    pub position_rmse_m: f64,
+}
+
+/// GOSPA of tracks against truth on the truth's time grid.
+pub fn score_gospa(truth: &[StateRow], tracks: &[StateRow], cutoff_m: f64) -> GospaSummary {
+    let key = |t: f64| (t * 1000.0).round() as i64;
+    let mut steps: BTreeMap<i64, Vec<[f64; 3]>> = BTreeMap::new();
+    for r in truth {
+        steps
+            .entry(key(r.t))
+            .or_default()
+            .push([r.state[0], r.state[1], r.state[2]]);
+    }
+    let mut by_track: HashMap<&str, Vec<&StateRow>> = HashMap::new();
+    for r in tracks {
+        by_track.entry(r.id.as_str()).or_default().push(r);
+    }
+    let mut series: Vec<Vec<&StateRow>> = by_track.into_values().collect();
+    for s in &mut series {
+        s.sort_by(|a, b| a.t.total_cmp(&b.t));
+    }
+    let mut sum = Gospa::default();
+    let mut n = 0usize;
+    let mut positions = Vec::new();
+    for (k, truth_pos) in &steps {
+        let t = *k as f64 / 1000.0;
+        positions.clear();
+        for s in &series {
+            let (first, last) = (s[0].t, s[s.len() - 1].t);
+            if t < first - 1e-6 || t > last + 1e-6 {
+                continue;
+            }
+            let i = s.partition_point(|r| r.t <= t + 1e-6).saturating_sub(1);
+            let r = s[i];
+            let dt = t - r.t;
+            positions.push([
+                r.state[0] + r.state[3] * dt,
+                r.state[1] + r.state[4] * dt,
+                r.state[2] + r.state[5] * dt,
+            ]);
+        }
+        let g = gospa(truth_pos, &positions, cutoff_m);
+        sum.total += g.total;
+        sum.localisation += g.localisation;
+        sum.missed += g.missed;
+        sum.false_ += g.false_;
+        sum.sq_error_sum += g.sq_error_sum;
+        sum.assigned += g.assigned;
+        n += 1;
+    }
+    let nf = n.max(1) as f64;
+    GospaSummary {
+        cutoff_m,
+        steps: n,
+        mean_total_m: sum.total / nf,
+        mean_localisation_m: sum.localisation / nf,
+        mean_missed_m: sum.missed / nf,
+        mean_false_m: sum.false_ / nf,
+        position_rmse_m: if sum.assigned > 0 {
+            (sum.sq_error_sum / sum.assigned as f64).sqrt()
+        } else {
+            f64::NAN
+        },
+    }
+}
+
+/// A predicted impact for a track at a time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImpactRecord {
+    pub t: f64,
+    pub track_id: String,
+    /// The track's position when the prediction was made (ECEF m), to find its object.
+    pub position: [f64; 3],
+    pub lat_deg: f64,
+    pub lon_deg: f64,
+    pub cov_en_m2: [f64; 3],
+}
+
+/// Where an object really fell.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrueImpact {
+    pub lat_deg: f64,
+    pub lon_deg: f64,
+}
+
+/// Impact-prediction quality for one object.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ImpactScore {
+    pub object: String,
+    pub predictions: usize,
+    /// Miss distance of the first prediction at or after `checkpoint_t` (km).
+    pub miss_at_checkpoint_km: Option<f64>,
+    /// Miss distance of the last prediction (km).
+    pub final_miss_km: Option<f64>,
+    /// Fraction of predictions whose 95 % ellipse contains the true impact point.
+    pub coverage95: f64,
+    /// Whether the 95 % ellipse at the checkpoint contains the true impact point.
+    pub covered_at_checkpoint: Option<bool>,
+}
+
+/// Scores impact predictions: each record is attributed to the truth object nearest to the
+/// track's position at the record's time (within `assoc_m`).
+pub fn score_impacts(
+    truth: &[StateRow],
+    records: &[ImpactRecord],
+    impacts: &HashMap<String, TrueImpact>,
+    checkpoints: &HashMap<String, f64>,
+    assoc_m: f64,
+) -> Vec<ImpactScore> {
+    let key = |t: f64| (t * 1000.0).round() as i64;
+    let mut at: HashMap<i64, Vec<&StateRow>> = HashMap::new();
+    for r in truth {
+        at.entry(key(r.t)).or_default().push(r);
+    }
+    let mut times: Vec<i64> = at.keys().copied().collect();
+    times.sort_unstable();
+    let mut per: BTreeMap<String, Vec<(f64, f64, bool)>> = BTreeMap::new();
+    for rec in records {
+        // Nearest truth time at or before the record.
+        let k = key(rec.t);
+        let i = times.partition_point(|&x| x <= k);
+        let Some(&tk) = times.get(i.saturating_sub(1)) else {
+            continue;
+        };
+        let dt = rec.t - tk as f64 / 1000.0;
+        let mut best: Option<(&str, f64)> = None;
+        for r in &at[&tk] {
+            let p = [
+                r.state[0] + r.state[3] * dt,
+                r.state[1] + r.state[4] * dt,
+                r.state[2] + r.state[5] * dt,
+            ];
+            let d = ((p[0] - rec.position[0]).powi(2)
+                + (p[1] - rec.position[1]).powi(2)
+                + (p[2] - rec.position[2]).powi(2))
+            .sqrt();
+            if d < assoc_m && best.is_none_or(|b| d < b.1) {
+                best = Some((r.id.as_str(), d));
+            }
+        }
+        let Some((obj, _)) = best else { continue };
+        let Some(truth_hit) = impacts.get(obj) else {
+            continue;
+        };
+        let (Ok(pred), Ok(hit)) = (
+            Geodetic::from_deg(rec.lat_deg, rec.lon_deg, 0.0),
+            Geodetic::from_deg(truth_hit.lat_deg, truth_hit.lon_deg, 0.0),
+        ) else {
+            continue;
+        };
+        let line = ground_line(&pred, &hit);
+        let (s, c) = line.azimuth1_deg.to_radians().sin_cos();
+        let (de, dn) = (line.distance_m * s, line.distance_m * c);
+        let inside = Ellipse::contains(rec.cov_en_m2, CHI2_2_95, de, dn);
+        per.entry(obj.to_owned())
+            .or_default()
+            .push((rec.t, line.distance_m / 1e3, inside));
+    }
+    per.into_iter()
+        .map(|(object, mut v)| {
+            v.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let cp = checkpoints.get(&object).copied();
+            let at_cp = cp.and_then(|c| v.iter().find(|x| x.0 >= c));
+            ImpactScore {
+                predictions: v.len(),
+                miss_at_checkpoint_km: at_cp.map(|x| x.1),
+                final_miss_km: v.last().map(|x| x.1),
+                coverage95: v.iter().filter(|x| x.2).count() as f64 / v.len().max(1) as f64,
+                covered_at_checkpoint: at_cp.map(|x| x.2),
+                object,
+            }
+        })
+        .collect()
+}
