@@ -106,6 +106,9 @@ pub fn run(path: &Path, n: usize, c_m: f64, as_json: bool) -> Result<()> {
             if !checkpoints.contains_key(&sc.object) {
                 continue;
             }
+            if std::env::var_os("TRIPOINT_MC_DEBUG").is_some() {
+                eprintln!("run {i} seed {}: {sc:?}", s.seed);
+            }
             if let Some(m) = sc.miss_at_checkpoint_km {
                 miss_cp.entry(sc.object.clone()).or_default().push(m);
             }

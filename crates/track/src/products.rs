@@ -125,12 +125,25 @@ pub struct Products {
 
 const N7: usize = 7;
 
+/// The position, velocity and drag marginal, with the drag parameter c = 1000/β taken as
+/// log-normal (sigma points in ln c): c is positive and its uncertainty spans orders of
+/// magnitude before re-entry, so symmetric sigma points in c itself would fly absurd objects.
 fn marginal7(
     s: &GaussianState,
 ) -> Option<(nalgebra::SVector<f64, N7>, nalgebra::SMatrix<f64, N7, N7>)> {
     let idx = [0, 1, 2, 3, 4, 5, DRAG];
-    let x = nalgebra::SVector::<f64, N7>::from_fn(|i, _| s.x[idx[i]]);
-    let p = nalgebra::SMatrix::<f64, N7, N7>::from_fn(|i, j| s.p[(idx[i], idx[j])]);
+    let c = s.x[DRAG].max(0.02);
+    let var_c = s.p[(DRAG, DRAG)].max(0.0);
+    let var_l = (1.0 + var_c / (c * c)).ln();
+    let mut x = nalgebra::SVector::<f64, N7>::from_fn(|i, _| s.x[idx[i]]);
+    x[6] = c.ln() - 0.5 * var_l;
+    let mut p = nalgebra::SMatrix::<f64, N7, N7>::from_fn(|i, j| s.p[(idx[i], idx[j])]);
+    for i in 0..6 {
+        p[(i, 6)] /= c;
+        p[(6, i)] /= c;
+    }
+    p[(6, 6)] = var_l;
+    crate::state::regularize(&mut p);
     Some((x, p))
 }
 
@@ -141,7 +154,7 @@ struct Flight {
 }
 
 fn fly(t0: f64, y: [f64; 6], c: f64, record: bool, max_s: f64) -> Flight {
-    let beta = 1000.0 / c.max(0.02);
+    let beta = 1000.0 / c.clamp(0.02, 100.0);
     let dynamics = BallisticDynamics(ForceModel::with_drag(beta));
     let mut ig = Dopri5::new(Tolerances {
         rel: 1e-8,
@@ -285,7 +298,7 @@ pub fn products(
                     let sign = if k < N7 { 1.0 } else { -1.0 };
                     let xi = x7 + l.column(k % N7) * sign;
                     let y = [xi[0], xi[1], xi[2], xi[3], xi[4], xi[5]];
-                    match fly(s.t_s, y, xi[6], false, 3.0 * 3600.0).impact {
+                    match fly(s.t_s, y, xi[6].exp(), false, 3.0 * 3600.0).impact {
                         Some(p) => pts.push(p),
                         None => {
                             all = false;
@@ -317,40 +330,56 @@ pub fn products(
     }
 }
 
-/// Back-propagates an early track state to the ground: with the boost model (constant thrust
-/// acceleration) when the track was boosting, else ballistically. Sigma points give the spread.
+/// Launch point and time from an early track state.
+///
+/// While boosting: the vehicle is taken to have flown from rest along a straight line with
+/// constant acceleration, so it started t_b = |v|/|a_tot| ago, ½|v|t_b back along its velocity
+/// (a_tot is the estimated thrust plus gravity); the point is dropped to the ellipsoid.
+/// First seen in free flight: ballistic back-propagation to the ground (biased: the unseen boost
+/// was not ballistic; the covariance does not know that). Sigma points give the spread.
 pub fn launch_point(s: &GaussianState, boost_probability: f64) -> Option<GroundEstimate> {
-    let model = if boost_probability > 0.5 {
-        MotionModel::BOOST
-    } else {
-        MotionModel::FREE_FLIGHT
-    };
+    let boosting = boost_probability > 0.5;
     let back = |x: &StateVector| -> Option<(f64, [f64; 3])> {
+        if boosting {
+            let r = [x[0], x[1], x[2]];
+            let v = [x[3], x[4], x[5]];
+            let g = tripoint_physics::gravity::acceleration(
+                tripoint_physics::gravity::GravityModel::J2,
+                r,
+            );
+            let a = [x[6] + g[0], x[7] + g[1], x[8] + g[2]];
+            let speed = vec3::norm(v);
+            let along = vec3::dot(a, vec3::unit(v));
+            if along <= 1.0 || speed <= 0.0 {
+                return None;
+            }
+            let tb = speed / along;
+            let p = vec3::sub(r, vec3::scale(v, 0.5 * tb));
+            let g0 = Geodetic::from_ecef_m(p).ok()?;
+            let ground = Geodetic { h_m: 0.0, ..g0 }.to_ecef_m();
+            return Some((s.t_s - tb, ground));
+        }
+        let model = MotionModel::FREE_FLIGHT;
         let mut y = *x;
         let mut t = s.t_s;
         let mut h = height_above_ellipsoid_m([y[0], y[1], y[2]]);
-        if h <= 0.0 {
-            return Some((t, [y[0], y[1], y[2]]));
-        }
-        for _ in 0..2000 {
+        for _ in 0..4000 {
             let yn = model.propagate(&y, -1.0);
             let hn = height_above_ellipsoid_m([yn[0], yn[1], yn[2]]);
             if hn <= 0.0 {
-                // Bisect inside the last second.
-                let (mut a, mut b) = (0.0f64, 1.0f64);
+                let (mut lo, mut hi) = (0.0f64, 1.0f64);
                 for _ in 0..30 {
-                    let m = 0.5 * (a + b);
+                    let m = 0.5 * (lo + hi);
                     let ym = model.propagate(&y, -m);
                     if height_above_ellipsoid_m([ym[0], ym[1], ym[2]]) > 0.0 {
-                        a = m;
+                        lo = m;
                     } else {
-                        b = m;
+                        hi = m;
                     }
                 }
-                let yf = model.propagate(&y, -b);
-                return Some((t - b, [yf[0], yf[1], yf[2]]));
+                let yf = model.propagate(&y, -hi);
+                return Some((t - hi, [yf[0], yf[1], yf[2]]));
             }
-            // Climbing backwards means the model has lost the launch.
             if hn > h + 50e3 {
                 return None;
             }
@@ -366,7 +395,14 @@ pub fn launch_point(s: &GaussianState, boost_probability: f64) -> Option<GroundE
     for k in 0..2 * crate::state::N {
         let sign = if k < crate::state::N { 1.0 } else { -1.0 };
         let xi = s.x + l.column(k % crate::state::N) * sign;
-        pts.push(back(&xi)?);
+        if let Some(p) = back(&xi) {
+            pts.push(p);
+        }
+    }
+    // Sigma points that could not be traced back (a non-physical draw) are dropped; too few
+    // left means no estimate.
+    if pts.len() < crate::state::N {
+        return None;
     }
     ground_estimate(&pts)
 }

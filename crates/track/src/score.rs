@@ -120,7 +120,8 @@ pub struct TrueImpact {
 pub struct ImpactScore {
     pub object: String,
     pub predictions: usize,
-    /// Miss distance of the first prediction at or after `checkpoint_t` (km).
+    /// Miss distance of the primary track's first prediction at or after the checkpoint (km).
+    /// The primary track is the one with the most predictions attributed to the object.
     pub miss_at_checkpoint_km: Option<f64>,
     /// Miss distance of the last prediction (km).
     pub final_miss_km: Option<f64>,
@@ -130,8 +131,9 @@ pub struct ImpactScore {
     pub covered_at_checkpoint: Option<bool>,
 }
 
-/// Scores impact predictions: each record is attributed to the truth object nearest to the
-/// track's position at the record's time (within `assoc_m`).
+/// Scores impact predictions. Each track is attributed to the truth object it was nearest to
+/// in the majority of its records (within `assoc_m`), so a track that briefly passes close to
+/// another object keeps its identity.
 pub fn score_impacts(
     truth: &[StateRow],
     records: &[ImpactRecord],
@@ -146,14 +148,10 @@ pub fn score_impacts(
     }
     let mut times: Vec<i64> = at.keys().copied().collect();
     times.sort_unstable();
-    let mut per: BTreeMap<String, Vec<(f64, f64, bool)>> = BTreeMap::new();
-    for rec in records {
-        // Nearest truth time at or before the record.
+    let nearest = |rec: &ImpactRecord| -> Option<String> {
         let k = key(rec.t);
         let i = times.partition_point(|&x| x <= k);
-        let Some(&tk) = times.get(i.saturating_sub(1)) else {
-            continue;
-        };
+        let tk = *times.get(i.checked_sub(1)?)?;
         let dt = rec.t - tk as f64 / 1000.0;
         let mut best: Option<(&str, f64)> = None;
         for r in &at[&tk] {
@@ -170,7 +168,32 @@ pub fn score_impacts(
                 best = Some((r.id.as_str(), d));
             }
         }
-        let Some((obj, _)) = best else { continue };
+        best.map(|b| b.0.to_owned())
+    };
+    let mut votes: HashMap<&str, HashMap<String, usize>> = HashMap::new();
+    for rec in records {
+        if let Some(o) = nearest(rec) {
+            *votes
+                .entry(rec.track_id.as_str())
+                .or_default()
+                .entry(o)
+                .or_default() += 1;
+        }
+    }
+    let owner: HashMap<&str, String> = votes
+        .into_iter()
+        .filter_map(|(t, v)| {
+            v.into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+                .map(|(o, _)| (t, o))
+        })
+        .collect();
+    // Per object: (time, miss km, inside, track) of every attributed prediction.
+    let mut per: BTreeMap<String, Vec<(f64, f64, bool, &str)>> = BTreeMap::new();
+    for rec in records {
+        let Some(obj) = owner.get(rec.track_id.as_str()) else {
+            continue;
+        };
         let Some(truth_hit) = impacts.get(obj) else {
             continue;
         };
@@ -184,19 +207,33 @@ pub fn score_impacts(
         let (s, c) = line.azimuth1_deg.to_radians().sin_cos();
         let (de, dn) = (line.distance_m * s, line.distance_m * c);
         let inside = Ellipse::contains(rec.cov_en_m2, CHI2_2_95, de, dn);
-        per.entry(obj.to_owned())
-            .or_default()
-            .push((rec.t, line.distance_m / 1e3, inside));
+        per.entry(obj.clone()).or_default().push((
+            rec.t,
+            line.distance_m / 1e3,
+            inside,
+            rec.track_id.as_str(),
+        ));
     }
     per.into_iter()
         .map(|(object, mut v)| {
             v.sort_by(|a, b| a.0.total_cmp(&b.0));
+            // The object's primary track: the one with the most predictions attributed to it.
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for x in &v {
+                *counts.entry(x.3).or_default() += 1;
+            }
+            let primary = counts
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map(|(t, _)| *t)
+                .unwrap_or_default();
+            let mine: Vec<&(f64, f64, bool, &str)> = v.iter().filter(|x| x.3 == primary).collect();
             let cp = checkpoints.get(&object).copied();
-            let at_cp = cp.and_then(|c| v.iter().find(|x| x.0 >= c));
+            let at_cp = cp.and_then(|c| mine.iter().find(|x| x.0 >= c));
             ImpactScore {
                 predictions: v.len(),
                 miss_at_checkpoint_km: at_cp.map(|x| x.1),
-                final_miss_km: v.last().map(|x| x.1),
+                final_miss_km: mine.last().map(|x| x.1),
                 coverage95: v.iter().filter(|x| x.2).count() as f64 / v.len().max(1) as f64,
                 covered_at_checkpoint: at_cp.map(|x| x.2),
                 object,

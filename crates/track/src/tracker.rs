@@ -33,6 +33,11 @@ pub struct TrackerConfig {
     /// Hits needed to confirm a track, and the same when an infrared cue is nearby.
     pub confirm_hits: u32,
     pub confirm_hits_cued: u32,
+    /// A track is confirmed only once its position sigma is below this (m).
+    pub confirm_max_sigma_m: f64,
+    /// Two confirmed tracks closer than this many sigmas in position and in velocity are one
+    /// object: the younger is merged into the older.
+    pub merge_sigmas: f64,
     /// A tentative track without a hit for this long is deleted (s).
     pub tentative_timeout_s: f64,
     /// A confirmed track without a hit for this long is deleted (s).
@@ -57,6 +62,8 @@ impl Default for TrackerConfig {
             gate_d2: [0.0, 10.83, 13.82, 16.27, 18.47],
             confirm_hits: 3,
             confirm_hits_cued: 2,
+            confirm_max_sigma_m: 5_000.0,
+            merge_sigmas: 3.0,
             tentative_timeout_s: 6.0,
             confirmed_timeout_s: 40.0,
             max_position_sigma_m: 50_000.0,
@@ -130,6 +137,8 @@ pub struct Rejections {
     pub too_late: usize,
     /// Numerical failure in an update (logged, not fatal).
     pub numerical: usize,
+    /// Duplicate tracks merged into an older one.
+    pub merged: usize,
 }
 
 /// What happened to a track in a batch.
@@ -296,7 +305,10 @@ impl MultiTargetTracker {
                         cfg.confirm_hits
                     };
                     let was = track.status;
-                    if track.status == TrackStatus::Tentative && track.hits >= need {
+                    if track.status == TrackStatus::Tentative
+                        && track.hits >= need
+                        && track.imm.combined().position_sigma_m() <= cfg.confirm_max_sigma_m
+                    {
                         track.status = TrackStatus::Confirmed;
                     }
                     while track
@@ -341,6 +353,9 @@ impl MultiTargetTracker {
             self.cues.pop_front();
         }
 
+        // Merge duplicate tracks of one object.
+        self.merge_duplicates(&events);
+
         // Delete stale and diverged tracks.
         let cfg = &self.cfg;
         let latest = self.latest_t_s;
@@ -375,6 +390,76 @@ impl MultiTargetTracker {
             }
         }
         events
+    }
+
+    /// Merges each confirmed track updated in this batch with any older confirmed track that is
+    /// indistinguishable from it (position and velocity within `merge_sigmas` of their combined
+    /// uncertainty): the older track keeps the union of contributors.
+    fn merge_duplicates(&mut self, events: &[TrackEvent]) {
+        let k = self.cfg.merge_sigmas;
+        let mut remove: Vec<usize> = Vec::new();
+        let mut merges: Vec<(usize, usize)> = Vec::new();
+        for ev in events.iter().filter(|e| e.confirmed) {
+            let Some(i) = self.tracks.iter().position(|t| t.id == ev.track_id) else {
+                continue;
+            };
+            if remove.contains(&i) {
+                continue;
+            }
+            let a = self.tracks[i].imm.combined();
+            for (j, other) in self.tracks.iter().enumerate() {
+                if j == i || !other.is_confirmed() || remove.contains(&j) {
+                    continue;
+                }
+                let b = other.imm.combined();
+                // Compare at a common time with a straight-line shift (updates are ≤ a few s apart).
+                let dt = a.t_s - b.t_s;
+                if dt.abs() > 5.0 {
+                    continue;
+                }
+                let dr = ((a.x[0] - b.x[0] - b.x[3] * dt).powi(2)
+                    + (a.x[1] - b.x[1] - b.x[4] * dt).powi(2)
+                    + (a.x[2] - b.x[2] - b.x[5] * dt).powi(2))
+                .sqrt();
+                let sr = (a.position_sigma_m().powi(2) + b.position_sigma_m().powi(2)).sqrt();
+                if dr > k * sr {
+                    continue;
+                }
+                let dv = ((a.x[3] - b.x[3]).powi(2)
+                    + (a.x[4] - b.x[4]).powi(2)
+                    + (a.x[5] - b.x[5]).powi(2))
+                .sqrt();
+                let sv = (0..3)
+                    .map(|m| a.p[(3 + m, 3 + m)] + b.p[(3 + m, 3 + m)])
+                    .sum::<f64>()
+                    .max(0.0)
+                    .sqrt();
+                if dv > k * sv {
+                    continue;
+                }
+                // Keep the older track (smaller id was started first).
+                let pair = if self.tracks[i].id < other.id {
+                    (i, j)
+                } else {
+                    (j, i)
+                };
+                merges.push(pair);
+                remove.push(pair.1);
+                if pair.1 == i {
+                    break;
+                }
+            }
+        }
+        for (keep, drop) in merges {
+            let extra: Vec<_> = self.tracks[drop].contributors.iter().cloned().collect();
+            self.tracks[keep].contributors.extend(extra);
+        }
+        remove.sort_unstable();
+        remove.dedup();
+        self.rejected.merged += remove.len();
+        for i in remove.into_iter().rev() {
+            self.tracks.remove(i);
+        }
     }
 
     fn initiate(&mut self, obs: &Observation) -> Option<Track> {
