@@ -226,7 +226,12 @@ def build_tracker(scans, args):
         [ConstantVelocity(args.q)] * 3)
     predictor = ExtendedKalmanPredictor(transition_model)
     # No default measurement model: each detection carries its radar's model.
-    updater = ExtendedKalmanUpdater(measurement_model=None)
+    # force_symmetric_covariance: without it the posterior covariance drifts
+    # asymmetric over long tracks (fine X-band updates on ECEF states) until
+    # it is indefinite and Mahalanobis distances turn negative/NaN (seen on
+    # irbm-overflight); the option symmetrises each posterior, (P + P^T) / 2.
+    updater = ExtendedKalmanUpdater(measurement_model=None,
+                                    force_symmetric_covariance=True)
     hypothesiser = DistanceHypothesiser(
         predictor, updater, measure=Mahalanobis(), missed_distance=args.gate)
     data_associator = GNNWith2DAssignment(hypothesiser)
@@ -258,9 +263,10 @@ def write_tracks(tracks, path):
     """One row per Update (state built from a detection) of every track.
 
     Track ids are small integers assigned in order of first update time.
+    Returns (rows written, rows whose covariance is not positive semi-definite).
     """
     ordered = sorted(tracks, key=lambda t: (t.states[0].timestamp, t.id))
-    n_rows = 0
+    n_rows = n_indefinite = 0
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(TRACK_HEADER)
@@ -270,11 +276,13 @@ def write_tracks(tracks, path):
                     continue  # skip coasted predictions
                 sv = np.asarray(state.state_vector, dtype=float).ravel()
                 cov = np.asarray(state.covar, dtype=float)
+                if np.linalg.eigvalsh((cov + cov.T) / 2.0)[0] < 0.0:
+                    n_indefinite += 1  # numerical health, reported in stats
                 w.writerow([f"{to_epoch(state.timestamp):.6f}", track_id]
                            + [f"{v:.6f}" for v in sv]
                            + [f"{cov[i, j]:.9g}" for i, j in COV_INDEX])
                 n_rows += 1
-    return n_rows
+    return n_rows, n_indefinite
 
 
 def parse_args(argv=None):
@@ -333,7 +341,8 @@ def main(argv=None):
                   f"{walltime.perf_counter() - t0:.1f}s", file=sys.stderr)
     loop_s = walltime.perf_counter() - t0
 
-    n_rows = write_tracks(all_tracks, os.path.join(args.out_dir, "tracks.csv"))
+    n_rows, n_indefinite = write_tracks(
+        all_tracks, os.path.join(args.out_dir, "tracks.csv"))
     stats = {
         "sim_dir": os.path.abspath(args.sim_dir),
         "radar_detections": n_det,
@@ -345,6 +354,7 @@ def main(argv=None):
         "measurements_per_s": n_det / loop_s if loop_s > 0 else None,
         "tracks": len(all_tracks),
         "track_update_rows": n_rows,
+        "indefinite_covariance_rows": n_indefinite,
         "params": {
             "q_m2_s3": args.q, "gate_mahalanobis": args.gate,
             "min_points": args.min_points,
@@ -361,7 +371,8 @@ def main(argv=None):
     print(f"radar detections: {n_det} in {len(scans)} scans")
     print(f"tracking loop: {loop_s:.2f} s  ({stats['measurements_per_s']:.1f} "
           f"measurements/s; reading {read_s:.2f} s not included)")
-    print(f"tracks: {len(all_tracks)}  update rows: {n_rows}")
+    print(f"tracks: {len(all_tracks)}  update rows: {n_rows}"
+          f"  (indefinite covariances: {n_indefinite})")
     return 0
 
 

@@ -72,6 +72,9 @@ pub struct ScoreArgs {
 /// Distance within which a track is attributed to a truth object when scoring its products (m).
 pub const ASSOC_M: f64 = 20_000.0;
 
+/// Products are published once a track's velocity sigma is below this (m/s).
+pub const MAX_PRODUCT_SIGMA_V_M_S: f64 = 100.0;
+
 struct SensorInfo {
     owner: Nation,
 }
@@ -176,9 +179,13 @@ pub fn track_detections(
                 },
                 e.p,
             ));
-            let due = last_products
-                .get(&tr.id)
-                .is_none_or(|&t| e.t_s - t >= products_every_s);
+            // Products only from a track whose velocity has converged: an impact point from a
+            // velocity still uncertain by hundreds of m/s is noise, whatever its ellipse says.
+            let sigma_v = (e.p[(3, 3)] + e.p[(4, 4)] + e.p[(5, 5)]).max(0.0).sqrt();
+            let due = sigma_v <= MAX_PRODUCT_SIGMA_V_M_S
+                && last_products
+                    .get(&tr.id)
+                    .is_none_or(|&t| e.t_s - t >= products_every_s);
             if due {
                 last_products.insert(tr.id, e.t_s);
                 let p = tr.products();

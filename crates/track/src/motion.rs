@@ -49,7 +49,7 @@ impl MotionModel {
         q_vel: 1.0,
     };
     pub const FREE_FLIGHT: MotionModel = MotionModel::FreeFlight {
-        q_vel: 1e-4,
+        q_vel: 1e-2,
         q_drag: 1e-6,
     };
     pub const REENTRY: MotionModel = MotionModel::Reentry {

@@ -120,8 +120,8 @@ pub struct TrueImpact {
 pub struct ImpactScore {
     pub object: String,
     pub predictions: usize,
-    /// Miss distance of the primary track's first prediction at or after the checkpoint (km).
-    /// The primary track is the one with the most predictions attributed to the object.
+    /// Miss distance at the checkpoint (km): of the prediction made within 10 s after it by the
+    /// longest-established track then on the object.
     pub miss_at_checkpoint_km: Option<f64>,
     /// Miss distance of the last prediction (km).
     pub final_miss_km: Option<f64>,
@@ -171,14 +171,20 @@ pub fn score_impacts(
         best.map(|b| b.0.to_owned())
     };
     let mut votes: HashMap<&str, HashMap<String, usize>> = HashMap::new();
+    let mut first_seen: HashMap<&str, f64> = HashMap::new();
+    let mut instant: Vec<Option<String>> = Vec::with_capacity(records.len());
     for rec in records {
-        if let Some(o) = nearest(rec) {
+        let f = first_seen.entry(rec.track_id.as_str()).or_insert(rec.t);
+        *f = f.min(rec.t);
+        let o = nearest(rec);
+        if let Some(o) = &o {
             *votes
                 .entry(rec.track_id.as_str())
                 .or_default()
-                .entry(o)
+                .entry(o.clone())
                 .or_default() += 1;
         }
+        instant.push(o);
     }
     let owner: HashMap<&str, String> = votes
         .into_iter()
@@ -188,6 +194,54 @@ pub fn score_impacts(
                 .map(|(o, _)| (t, o))
         })
         .collect();
+    // At each object's checkpoint, the operator's view: among predictions made within 10 s after
+    // it by tracks then on the object, the one of the longest-established track.
+    let mut at_checkpoint: HashMap<String, (f64, &ImpactRecord)> = HashMap::new();
+    for (rec, inst) in records.iter().zip(&instant) {
+        let mut objs: Vec<&String> = inst.iter().collect();
+        if let Some(o) = owner.get(rec.track_id.as_str()) {
+            if !objs.contains(&o) {
+                objs.push(o);
+            }
+        }
+        for obj in objs {
+            let Some(&cp) = checkpoints.get(obj) else {
+                continue;
+            };
+            if rec.t < cp || rec.t > cp + 10.0 {
+                continue;
+            }
+            let age = first_seen
+                .get(rec.track_id.as_str())
+                .copied()
+                .unwrap_or(rec.t);
+            let e = at_checkpoint.entry(obj.clone()).or_insert((age, rec));
+            if age < e.0 || (age == e.0 && rec.t < e.1.t) {
+                *e = (age, rec);
+            }
+        }
+    }
+    if std::env::var_os("TRIPOINT_MC_DEBUG").is_some() {
+        for (o, (age, rec)) in &at_checkpoint {
+            eprintln!(
+                "checkpoint {o}: track {} (first {age:.1}) at {:.1}: {:.3} {:.3}",
+                rec.track_id, rec.t, rec.lat_deg, rec.lon_deg
+            );
+        }
+    }
+    let miss = |rec: &ImpactRecord, truth_hit: &TrueImpact| -> Option<(f64, bool)> {
+        let pred = Geodetic::from_deg(rec.lat_deg, rec.lon_deg, 0.0).ok()?;
+        let hit = Geodetic::from_deg(truth_hit.lat_deg, truth_hit.lon_deg, 0.0).ok()?;
+        let line = ground_line(&pred, &hit);
+        let (s, c) = line.azimuth1_deg.to_radians().sin_cos();
+        let inside = Ellipse::contains(
+            rec.cov_en_m2,
+            CHI2_2_95,
+            line.distance_m * s,
+            line.distance_m * c,
+        );
+        Some((line.distance_m / 1e3, inside))
+    };
     // Per object: (time, miss km, inside, track) of every attributed prediction.
     let mut per: BTreeMap<String, Vec<(f64, f64, bool, &str)>> = BTreeMap::new();
     for rec in records {
@@ -197,45 +251,25 @@ pub fn score_impacts(
         let Some(truth_hit) = impacts.get(obj) else {
             continue;
         };
-        let (Ok(pred), Ok(hit)) = (
-            Geodetic::from_deg(rec.lat_deg, rec.lon_deg, 0.0),
-            Geodetic::from_deg(truth_hit.lat_deg, truth_hit.lon_deg, 0.0),
-        ) else {
+        let Some((km, inside)) = miss(rec, truth_hit) else {
             continue;
         };
-        let line = ground_line(&pred, &hit);
-        let (s, c) = line.azimuth1_deg.to_radians().sin_cos();
-        let (de, dn) = (line.distance_m * s, line.distance_m * c);
-        let inside = Ellipse::contains(rec.cov_en_m2, CHI2_2_95, de, dn);
-        per.entry(obj.clone()).or_default().push((
-            rec.t,
-            line.distance_m / 1e3,
-            inside,
-            rec.track_id.as_str(),
-        ));
+        per.entry(obj.clone())
+            .or_default()
+            .push((rec.t, km, inside, rec.track_id.as_str()));
     }
     per.into_iter()
         .map(|(object, mut v)| {
             v.sort_by(|a, b| a.0.total_cmp(&b.0));
-            // The object's primary track: the one with the most predictions attributed to it.
-            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-            for x in &v {
-                *counts.entry(x.3).or_default() += 1;
-            }
-            let primary = counts
-                .iter()
-                .max_by_key(|(_, n)| **n)
-                .map(|(t, _)| *t)
-                .unwrap_or_default();
-            let mine: Vec<&(f64, f64, bool, &str)> = v.iter().filter(|x| x.3 == primary).collect();
-            let cp = checkpoints.get(&object).copied();
-            let at_cp = cp.and_then(|c| mine.iter().find(|x| x.0 >= c));
+            let cp = at_checkpoint
+                .get(&object)
+                .and_then(|(_, rec)| impacts.get(&object).and_then(|h| miss(rec, h)));
             ImpactScore {
                 predictions: v.len(),
-                miss_at_checkpoint_km: at_cp.map(|x| x.1),
-                final_miss_km: mine.last().map(|x| x.1),
+                miss_at_checkpoint_km: cp.map(|x| x.0),
+                final_miss_km: v.last().map(|x| x.1),
                 coverage95: v.iter().filter(|x| x.2).count() as f64 / v.len().max(1) as f64,
-                covered_at_checkpoint: at_cp.map(|x| x.2),
+                covered_at_checkpoint: cp.map(|x| x.1),
                 object,
             }
         })
