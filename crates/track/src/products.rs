@@ -17,7 +17,6 @@ use tripoint_physics::integrator::{Dopri5, Outcome, Tolerances};
 use tripoint_physics::orbit::summarize;
 use tripoint_physics::{vec3, Geodetic};
 
-use crate::motion::MotionModel;
 use crate::state::{GaussianState, StateVector, DRAG};
 
 /// χ²₂ 95 % quantile.
@@ -330,64 +329,33 @@ pub fn products(
     }
 }
 
-/// Launch point and time from an early track state.
+/// Launch point and time from an early track state taken while boosting.
 ///
-/// While boosting: the vehicle is taken to have flown from rest along a straight line with
-/// constant acceleration, so it started t_b = |v|/|a_tot| ago, ½|v|t_b back along its velocity
-/// (a_tot is the estimated thrust plus gravity); the point is dropped to the ellipsoid.
-/// First seen in free flight: ballistic back-propagation to the ground (biased: the unseen boost
-/// was not ballistic; the covariance does not know that). Sigma points give the spread.
+/// The vehicle is taken to have flown from rest along a straight line with constant
+/// acceleration, so it started t_b = |v|/a ago, ½|v|t_b back along its velocity (a is the
+/// estimated thrust plus gravity along the velocity); the point is dropped to the ellipsoid.
+/// Sigma points of the early state give the spread. A track first seen after burnout gets no
+/// launch point: ballistic back-propagation through an unseen boost is biased by tens of
+/// kilometres and minutes, and a covariance cannot say so.
 pub fn launch_point(s: &GaussianState, boost_probability: f64) -> Option<GroundEstimate> {
-    let boosting = boost_probability > 0.5;
+    if boost_probability <= 0.5 {
+        return None;
+    }
     let back = |x: &StateVector| -> Option<(f64, [f64; 3])> {
-        if boosting {
-            let r = [x[0], x[1], x[2]];
-            let v = [x[3], x[4], x[5]];
-            let g = tripoint_physics::gravity::acceleration(
-                tripoint_physics::gravity::GravityModel::J2,
-                r,
-            );
-            let a = [x[6] + g[0], x[7] + g[1], x[8] + g[2]];
-            let speed = vec3::norm(v);
-            let along = vec3::dot(a, vec3::unit(v));
-            if along <= 1.0 || speed <= 0.0 {
-                return None;
-            }
-            let tb = speed / along;
-            let p = vec3::sub(r, vec3::scale(v, 0.5 * tb));
-            let g0 = Geodetic::from_ecef_m(p).ok()?;
-            let ground = Geodetic { h_m: 0.0, ..g0 }.to_ecef_m();
-            return Some((s.t_s - tb, ground));
+        let r = [x[0], x[1], x[2]];
+        let v = [x[3], x[4], x[5]];
+        let g =
+            tripoint_physics::gravity::acceleration(tripoint_physics::gravity::GravityModel::J2, r);
+        let a = [x[6] + g[0], x[7] + g[1], x[8] + g[2]];
+        let speed = vec3::norm(v);
+        let along = vec3::dot(a, vec3::unit(v));
+        if along <= 1.0 || speed <= 0.0 {
+            return None;
         }
-        let model = MotionModel::FREE_FLIGHT;
-        let mut y = *x;
-        let mut t = s.t_s;
-        let mut h = height_above_ellipsoid_m([y[0], y[1], y[2]]);
-        for _ in 0..4000 {
-            let yn = model.propagate(&y, -1.0);
-            let hn = height_above_ellipsoid_m([yn[0], yn[1], yn[2]]);
-            if hn <= 0.0 {
-                let (mut lo, mut hi) = (0.0f64, 1.0f64);
-                for _ in 0..30 {
-                    let m = 0.5 * (lo + hi);
-                    let ym = model.propagate(&y, -m);
-                    if height_above_ellipsoid_m([ym[0], ym[1], ym[2]]) > 0.0 {
-                        lo = m;
-                    } else {
-                        hi = m;
-                    }
-                }
-                let yf = model.propagate(&y, -hi);
-                return Some((t - hi, [yf[0], yf[1], yf[2]]));
-            }
-            if hn > h + 50e3 {
-                return None;
-            }
-            y = yn;
-            h = hn;
-            t -= 1.0;
-        }
-        None
+        let tb = speed / along;
+        let p = vec3::sub(r, vec3::scale(v, 0.5 * tb));
+        let g0 = Geodetic::from_ecef_m(p).ok()?;
+        Some((s.t_s - tb, Geodetic { h_m: 0.0, ..g0 }.to_ecef_m()))
     };
     let chol = (s.p * crate::state::N as f64).cholesky()?;
     let l = chol.l();
@@ -399,8 +367,8 @@ pub fn launch_point(s: &GaussianState, boost_probability: f64) -> Option<GroundE
             pts.push(p);
         }
     }
-    // Sigma points that could not be traced back (a non-physical draw) are dropped; too few
-    // left means no estimate.
+    // Sigma points that cannot be traced back (deceleration draws) are dropped; too few left
+    // means no estimate.
     if pts.len() < crate::state::N {
         return None;
     }

@@ -1,10 +1,13 @@
-//! End-to-end: simulate a scenario, track every sensor's detections, compare with the truth.
+//! End to end: simulate a scenario, track all sensors' detections, compare with the truth.
 
 use std::collections::HashMap;
 
+use tripoint_physics::geodesy::ground_line;
+use tripoint_physics::Geodetic;
 use tripoint_sim::scenario::Scenario;
-use tripoint_sim::world::run;
+use tripoint_sim::world::{run, SimResult};
 use tripoint_track::feed::batches;
+use tripoint_track::products::Classification;
 use tripoint_track::{MultiTargetTracker, TrackerConfig};
 
 fn load(name: &str) -> Scenario {
@@ -12,45 +15,176 @@ fn load(name: &str) -> Scenario {
     Scenario::from_toml(&std::fs::read_to_string(path).expect("readable")).expect("valid")
 }
 
-#[test]
-fn irbm_warhead_is_tracked_to_within_a_few_hundred_metres() {
-    let s = load("irbm-overflight");
-    let r = run(&s, &mut |_| {}).expect("runs");
+fn object_at(r: &SimResult, id: &str, t_s: f64) -> Option<[f64; 6]> {
+    r.objects
+        .iter()
+        .find(|o| o.id.as_str() == id)?
+        .trajectory
+        .state_at(t_s)
+}
+
+/// Runs the tracker, calling `each` after every batch with the tracker and the batch time
+/// relative to the scenario start.
+fn track(
+    s: &Scenario,
+    r: &SimResult,
+    mut each: impl FnMut(&MultiTargetTracker, f64),
+) -> MultiTargetTracker {
     let owners: HashMap<_, _> = s.sensors.iter().map(|x| (x.id.clone(), x.owner)).collect();
     let (batches, rejected) = batches(&r.detections, &owners, s.start);
     assert!(rejected.is_empty());
     let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
-    let t0 = std::time::Instant::now();
-    let mut n = 0;
     for b in &batches {
-        n += b.len();
         tracker.process_batch(b);
+        each(&tracker, b[0].t_s);
     }
-    let secs = t0.elapsed().as_secs_f64();
-    eprintln!(
-        "{n} observations in {secs:.2} s ({:.0}/s), {} live tracks, {} confirmed deleted",
-        n as f64 / secs,
-        tracker.tracks().len(),
-        tracker.deleted.len()
-    );
-    let warhead = r
-        .objects
-        .iter()
-        .find(|o| o.id.as_str() == "irbm-1")
-        .expect("warhead");
-    for t in tracker
-        .tracks()
-        .iter()
-        .chain(tracker.deleted.iter())
-        .filter(|t| t.is_confirmed())
-    {
-        let e = t.estimate();
-        if let Some(y) = warhead.trajectory.state_at(e.t_s) {
-            let d = ((y[0] - e.x[0]).powi(2) + (y[1] - e.x[1]).powi(2) + (y[2] - e.x[2]).powi(2))
-                .sqrt();
-            let dv = ((y[3] - e.x[3]).powi(2) + (y[4] - e.x[4]).powi(2) + (y[5] - e.x[5]).powi(2))
-                .sqrt();
-            eprintln!("track {} hits {} last {:.0} s: {:.0} m, {:.1} m/s from the warhead; mu {:?}; sigma {:.0} m", t.id, t.hits, e.t_s, d, dv, t.imm.mu, e.position_sigma_m());
+    tracker
+}
+
+#[test]
+fn irbm_warhead_is_tracked_and_its_impact_predicted_within_10_km_a_minute_after_burnout() {
+    let s = load("irbm-overflight");
+    let r = run(&s, &mut |_| {}).expect("runs");
+    let burnout = s.launches[0].t_launch_s + r.solutions[0].1.burnout_time_s;
+    let truth_impact = {
+        let w = r
+            .objects
+            .iter()
+            .find(|o| o.id.as_str() == "irbm-1")
+            .expect("warhead");
+        let y = w.trajectory.final_state();
+        Geodetic::from_ecef_m([y[0], y[1], y[2]]).expect("converts")
+    };
+    let mut checked = false;
+    let mut best_err = f64::INFINITY;
+    track(&s, &r, |tracker, t| {
+        // Position accuracy while the warhead is in coverage.
+        if let Some(y) = object_at(&r, "irbm-1", t) {
+            for tr in tracker.tracks().iter().filter(|t| t.is_confirmed()) {
+                let e = tr.estimate();
+                let d =
+                    ((e.x[0] - y[0]).powi(2) + (e.x[1] - y[1]).powi(2) + (e.x[2] - y[2]).powi(2))
+                        .sqrt();
+                best_err = best_err.min(d);
+            }
         }
-    }
+        if !checked && t >= burnout + 60.0 {
+            checked = true;
+            let y = object_at(&r, "irbm-1", t).expect("in flight");
+            let tr = tracker
+                .tracks()
+                .iter()
+                .filter(|t| t.is_confirmed())
+                .min_by(|a, b| {
+                    let da = a
+                        .estimate()
+                        .position()
+                        .iter()
+                        .zip(&y)
+                        .map(|(p, q)| (p - q).powi(2))
+                        .sum::<f64>();
+                    let db = b
+                        .estimate()
+                        .position()
+                        .iter()
+                        .zip(&y)
+                        .map(|(p, q)| (p - q).powi(2))
+                        .sum::<f64>();
+                    da.total_cmp(&db)
+                })
+                .expect("a confirmed track on the warhead");
+            let p = tr.products();
+            assert_eq!(
+                p.classification,
+                Classification::Ballistic,
+                "{:?}",
+                p.evidence
+            );
+            let imp = p.impact.expect("an impact prediction");
+            let pred = Geodetic::from_deg(imp.lat_deg, imp.lon_deg, 0.0).expect("valid");
+            let miss = ground_line(&pred, &truth_impact).distance_m;
+            assert!(
+                miss < 10_000.0,
+                "impact predicted {miss:.0} m from the truth at burnout + 60 s"
+            );
+            // The launch point: the best (smallest ellipse) estimate among confirmed tracks.
+            let launch = tracker
+                .tracks()
+                .iter()
+                .filter(|t| t.is_confirmed())
+                .filter_map(|t| t.products().launch)
+                .min_by(|a, b| {
+                    a.ellipse95
+                        .semi_major_m
+                        .total_cmp(&b.ellipse95.semi_major_m)
+                })
+                .expect("a launch point estimate");
+            let site = s.launches[0].site;
+            let lmiss = ground_line(
+                &Geodetic::from_deg(launch.lat_deg, launch.lon_deg, 0.0).expect("valid"),
+                &site,
+            )
+            .distance_m;
+            assert!(lmiss < 50_000.0, "launch point {lmiss:.0} m from the site");
+            let dt = launch.t_s - s.launches[0].t_launch_s;
+            assert!(dt.abs() < 60.0, "launch time off by {dt:.0} s");
+        }
+    });
+    assert!(checked);
+    assert!(best_err < 200.0, "best position error {best_err} m");
+}
+
+#[test]
+fn satellite_launch_is_classified_orbital_before_orbit_insertion() {
+    let s = load("slv-orbit");
+    let r = run(&s, &mut |_| {}).expect("runs");
+    let insertion = s.launches[0].t_launch_s + r.solutions[0].1.burnout_time_s;
+    let mut first_orbital: Option<f64> = None;
+    let mut impact_on_satellite = false;
+    track(&s, &r, |tracker, t| {
+        if first_orbital.is_some() && t > insertion + 30.0 {
+            return;
+        }
+        let Some(y) = object_at(&r, "slv-1", t) else {
+            return;
+        };
+        for tr in tracker.tracks().iter().filter(|t| t.is_confirmed()) {
+            let e = tr.estimate();
+            let d = ((e.x[0] - y[0]).powi(2) + (e.x[1] - y[1]).powi(2) + (e.x[2] - y[2]).powi(2))
+                .sqrt();
+            if d > 5_000.0 || tr.hits % 5 != 0 {
+                continue;
+            }
+            let (class, _) = tripoint_track::products::classify(&e, tr.imm.mu[0]);
+            if class == Classification::Orbital && first_orbital.is_none() {
+                first_orbital = Some(t);
+                let p = tr.products();
+                impact_on_satellite |= p.impact.is_some();
+            }
+        }
+    });
+    let t = first_orbital.expect("the satellite is classified orbital");
+    assert!(
+        t < insertion,
+        "classified orbital at {t:.0} s, insertion at {insertion:.0} s"
+    );
+    assert!(
+        !impact_on_satellite,
+        "an orbital track must carry no impact prediction"
+    );
+}
+
+#[test]
+fn tracking_is_deterministic() {
+    let s = load("srbm-salvo");
+    let r = run(&s, &mut |_| {}).expect("runs");
+    let summary = |t: &MultiTargetTracker| -> Vec<(u64, u32, [f64; 3])> {
+        t.tracks()
+            .iter()
+            .map(|t| (t.id, t.hits, t.estimate().position()))
+            .collect()
+    };
+    let a = track(&s, &r, |_, _| {});
+    let b = track(&s, &r, |_, _| {});
+    assert_eq!(summary(&a), summary(&b));
 }

@@ -1,0 +1,372 @@
+//! The tracker's components, each against an independent expectation.
+
+use nalgebra::Matrix3;
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+use tripoint_core::{Nation, SensorId};
+use tripoint_physics::dynamics::{ecef_velocity, BallisticDynamics, ForceModel};
+use tripoint_physics::integrator::{Dopri5, Tolerances};
+use tripoint_physics::Geodetic;
+use tripoint_track::associate::{gnn_associate, Hypothesis};
+use tripoint_track::filter::{self, FilterKind, Innovation};
+use tripoint_track::fusion::{covariance_intersection, fuse, SharedTrack};
+use tripoint_track::imm::{ImmConfig, ImmState};
+use tripoint_track::measurement::{LocalFrame, Observation, ObservationKind};
+use tripoint_track::motion::{numerical_transition, MotionModel};
+use tripoint_track::state::{Covariance, GaussianState, StateVector, N};
+use tripoint_track::{MultiTargetTracker, TrackerConfig};
+
+fn ballistic_state() -> StateVector {
+    let g = Geodetic::from_deg(40.0, 132.0, 300e3).expect("valid");
+    let r = g.to_ecef_m();
+    let v = ecef_velocity(
+        r,
+        [
+            3000.0 * g.east_ecef()[0] + 1000.0 * g.up_ecef()[0],
+            3000.0 * g.east_ecef()[1] + 1000.0 * g.up_ecef()[1],
+            3000.0 * g.east_ecef()[2] + 1000.0 * g.up_ecef()[2],
+        ],
+    );
+    let mut x = StateVector::zeros();
+    for i in 0..3 {
+        x[i] = r[i];
+        x[3 + i] = v[i];
+    }
+    x[9] = 0.2;
+    x
+}
+
+#[test]
+fn transition_matrix_matches_numerical_differentiation() {
+    let mut x = ballistic_state();
+    for model in [MotionModel::FREE_FLIGHT, MotionModel::BOOST] {
+        if model == MotionModel::BOOST {
+            x[6] = 20.0;
+            x[8] = 5.0;
+        }
+        let (_, phi) = model.propagate_with_transition(&x, 4.0);
+        let num = numerical_transition(&model, &x, 4.0);
+        for i in 0..6 {
+            for j in 0..9 {
+                let scale = num[(i, j)].abs().max(1e-2);
+                assert!(
+                    (phi[(i, j)] - num[(i, j)]).abs() / scale < 2e-3,
+                    "{} Φ[{i},{j}] = {} vs {}",
+                    model.name(),
+                    phi[(i, j)],
+                    num[(i, j)]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn free_flight_model_agrees_with_the_simulator_physics() {
+    let x = ballistic_state();
+    let y = MotionModel::FREE_FLIGHT.propagate(&x, 300.0);
+    let mut ig = Dopri5::new(Tolerances::PRECISE);
+    let out = ig
+        .integrate(
+            &BallisticDynamics(ForceModel::VACUUM),
+            0.0,
+            [x[0], x[1], x[2], x[3], x[4], x[5]],
+            300.0,
+            |_, _| 1.0,
+            |_| {},
+        )
+        .expect("integrates")
+        .y();
+    let d = ((y[0] - out[0]).powi(2) + (y[1] - out[1]).powi(2) + (y[2] - out[2]).powi(2)).sqrt();
+    assert!(
+        d < 1.0,
+        "RK4 tracker model drifts {d} m from DOPRI5 over 5 min"
+    );
+}
+
+/// Simulates a radar watching one ballistic object and runs a filter on it; returns mean NEES
+/// of position after convergence.
+fn nees_run(kind: FilterKind, seed: u64) -> f64 {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let site = Geodetic::from_deg(38.0, 138.4, 100.0)
+        .expect("valid")
+        .to_ecef_m();
+    let frame = LocalFrame::at(site).expect("frame");
+    let truth0 = ballistic_state();
+    let sig = [40.0, 0.15f64.to_radians(), 0.15f64.to_radians(), 1.0];
+    let noise: Vec<Normal<f64>> = sig
+        .iter()
+        .map(|s| Normal::new(0.0, *s).expect("sigma"))
+        .collect();
+    let obs_at = |t: f64, rng: &mut ChaCha8Rng| {
+        let x = MotionModel::FREE_FLIGHT.propagate(&truth0, t);
+        let o = Observation {
+            t_s: t,
+            sensor: SensorId::new("r").expect("id"),
+            owner: Nation::JPN,
+            kind: ObservationKind::Radar { range_rate: false },
+            z: [0.0; 4],
+            sigma: sig,
+            frame,
+        };
+        let h = o.predict(&x);
+        let z = [
+            h[0] + noise[0].sample(rng),
+            h[1] + noise[1].sample(rng),
+            h[2] + noise[2].sample(rng),
+            0.0,
+        ];
+        (Observation { z, ..o }, x)
+    };
+    let model = MotionModel::FreeFlight {
+        q_vel: 1e-6,
+        q_drag: 1e-9,
+    };
+    let mut p = Covariance::zeros();
+    for i in 0..3 {
+        p[(i, i)] = 1e6;
+        p[(3 + i, 3 + i)] = 1e4;
+        p[(6 + i, 6 + i)] = 1e-6;
+    }
+    p[(9, 9)] = 1e-6;
+    let mut x0 = truth0;
+    for i in 0..3 {
+        x0[i] += 1000.0 * Normal::new(0.0, 1.0).expect("unit").sample(&mut rng);
+        x0[3 + i] += 100.0 * Normal::new(0.0, 1.0).expect("unit").sample(&mut rng);
+    }
+    let mut s = GaussianState { x: x0, p, t_s: 0.0 };
+    let mut nees = Vec::new();
+    for k in 1..=200 {
+        let t = k as f64 * 2.0;
+        let (o, truth) = obs_at(t, &mut rng);
+        let pred = filter::predict(kind, &model, &s, t);
+        s = filter::update(kind, &pred, &o).expect("update").0;
+        assert!(
+            s.is_valid(),
+            "covariance lost positive definiteness at step {k}"
+        );
+        if k > 50 {
+            let e = nalgebra::Vector3::new(s.x[0] - truth[0], s.x[1] - truth[1], s.x[2] - truth[2]);
+            let pp: Matrix3<f64> = s.p.fixed_view::<3, 3>(0, 0).into();
+            nees.push(e.dot(&pp.cholesky().expect("pd").solve(&e)));
+        }
+    }
+    nees.iter().sum::<f64>() / nees.len() as f64
+}
+
+#[test]
+fn ekf_and_ukf_are_consistent_on_a_ballistic_target() {
+    for kind in [FilterKind::Ekf, FilterKind::Ukf] {
+        let runs: Vec<f64> = (0..6).map(|s| nees_run(kind, s)).collect();
+        let mean = runs.iter().sum::<f64>() / runs.len() as f64;
+        // Average position NEES should be near 3 (χ²₃); allow the usual Monte Carlo band.
+        assert!(
+            (1.5..5.0).contains(&mean),
+            "{kind:?}: mean NEES {mean} ({runs:?})"
+        );
+    }
+}
+
+#[test]
+fn gnn_finds_the_globally_cheapest_assignment() {
+    let h = |track, detection, d2| Hypothesis {
+        track,
+        detection,
+        innovation: Innovation {
+            d2,
+            log_det_s: 0.0,
+            dim: 3,
+        },
+    };
+    // Greedy would give track 0 detection 0 (cost 1) and leave track 1 with detection 1 (9):
+    // total 10; the optimum is 0→1 (2) and 1→0 (3): total 5.
+    let hyps = [h(0, 0, 1.0), h(0, 1, 2.0), h(1, 0, 3.0), h(1, 1, 9.0)];
+    let a = gnn_associate(&hyps, 2, 2, &[0.0, 10.8, 13.8, 16.3, 18.5]);
+    assert_eq!(a, vec![Some(1), Some(0)]);
+    // A track with nothing in its gate stays unassigned; separate clusters are independent.
+    let a = gnn_associate(
+        &[h(0, 0, 1.0), h(2, 1, 4.0)],
+        3,
+        2,
+        &[0.0, 10.8, 13.8, 16.3, 18.5],
+    );
+    assert_eq!(a, vec![Some(0), None, Some(1)]);
+}
+
+fn radar_obs(t: f64, x: &StateVector, frame: LocalFrame) -> Observation {
+    let o = Observation {
+        t_s: t,
+        sensor: SensorId::new("r").expect("id"),
+        owner: Nation::KOR,
+        kind: ObservationKind::Radar { range_rate: false },
+        z: [0.0; 4],
+        sigma: [30.0, 0.001, 0.001, 1.0],
+        frame,
+    };
+    let z = o.predict(x);
+    Observation { z, ..o }
+}
+
+#[test]
+fn late_measurements_within_five_seconds_are_used_and_older_ones_counted() {
+    let frame = LocalFrame::at(
+        Geodetic::from_deg(37.5, 130.5, 20.0)
+            .expect("valid")
+            .to_ecef_m(),
+    )
+    .expect("frame");
+    let x0 = ballistic_state();
+    let obs: Vec<Observation> = (0..60)
+        .map(|k| {
+            radar_obs(
+                k as f64,
+                &MotionModel::FREE_FLIGHT.propagate(&x0, k as f64),
+                frame,
+            )
+        })
+        .collect();
+    let run = |order: &[usize]| {
+        let mut t = MultiTargetTracker::new(TrackerConfig::default());
+        for &i in order {
+            t.process_batch(std::slice::from_ref(&obs[i]));
+        }
+        t
+    };
+    let in_order: Vec<usize> = (0..60).collect();
+    // Every fifth measurement arrives 4 s late.
+    let mut shuffled: Vec<usize> = Vec::new();
+    let mut pending: Vec<(usize, usize)> = Vec::new();
+    for i in 0..60 {
+        if i % 5 == 4 {
+            pending.push((i + 4, i));
+        } else {
+            shuffled.push(i);
+        }
+        while let Some(k) = pending.iter().position(|(due, _)| *due <= i) {
+            shuffled.push(pending.remove(k).1);
+        }
+    }
+    shuffled.extend(pending.into_iter().map(|(_, i)| i));
+    let a = run(&in_order);
+    let b = run(&shuffled);
+    assert_eq!(a.tracks().len(), 1);
+    assert_eq!(
+        b.tracks().len(),
+        1,
+        "a late measurement must not start a new track"
+    );
+    assert_eq!(b.tracks()[0].hits, 60, "all late measurements were used");
+    let (ea, eb) = (a.tracks()[0].estimate(), b.tracks()[0].estimate());
+    let d =
+        ((ea.x[0] - eb.x[0]).powi(2) + (ea.x[1] - eb.x[1]).powi(2) + (ea.x[2] - eb.x[2]).powi(2))
+            .sqrt();
+    assert!(
+        d < 5.0,
+        "re-filtered estimate differs by {d} m from the in-order one"
+    );
+    assert_eq!(b.rejected.too_late, 0);
+    // Now one 10 s late: refused and counted.
+    let mut c = run(&in_order);
+    c.process_batch(std::slice::from_ref(&obs[45]));
+    assert_eq!(c.rejected.too_late, 1);
+}
+
+#[test]
+fn bad_observations_are_refused_with_a_reason() {
+    let frame = LocalFrame::at(
+        Geodetic::from_deg(37.5, 130.5, 20.0)
+            .expect("valid")
+            .to_ecef_m(),
+    )
+    .expect("frame");
+    let good = radar_obs(0.0, &ballistic_state(), frame);
+    assert!(good.validate().is_ok());
+    let mut bad = good.clone();
+    bad.z[1] = f64::NAN;
+    assert!(bad.validate().is_err());
+    let mut bad = good.clone();
+    bad.sigma[0] = 0.0;
+    assert!(bad.validate().is_err());
+    let mut bad = good;
+    bad.z[0] = -5.0;
+    assert!(bad.validate().is_err());
+    assert!(LocalFrame::at([f64::INFINITY, 0.0, 0.0]).is_err());
+}
+
+#[test]
+fn covariance_intersection_is_conservative_and_keeps_provenance() {
+    let x = ballistic_state();
+    let mut pa = Covariance::identity() * 100.0;
+    pa[(0, 0)] = 1e4;
+    let mut pb = Covariance::identity() * 100.0;
+    pb[(1, 1)] = 1e4;
+    let a = GaussianState { x, p: pa, t_s: 0.0 };
+    let b = GaussianState { x, p: pb, t_s: 0.0 };
+    let f = covariance_intersection(&a, &b).expect("fuses");
+    assert!(f.p.trace() < pa.trace() && f.p.trace() < pb.trace());
+    // CI never claims more than the naive (independent) fusion would.
+    let naive = (pa.try_inverse().expect("inv") + pb.try_inverse().expect("inv"))
+        .try_inverse()
+        .expect("inv");
+    let diff = f.p - naive;
+    assert!(
+        diff.cholesky().is_some() || diff.symmetric_eigenvalues().min() > -1e-6,
+        "CI tighter than independent fusion"
+    );
+    let track = |origin, id, s: GaussianState, sensor: &str| SharedTrack {
+        origin,
+        track_id: id,
+        state: s,
+        contributors: [(origin, SensorId::new(sensor).expect("id"))].into(),
+    };
+    let fused = fuse(
+        &[track(Nation::JPN, 1, a, "jpn-ewr-sado")],
+        &[track(Nation::USA, 7, b, "usa-xband-shariki")],
+        0.0,
+    );
+    assert_eq!(fused.len(), 1);
+    assert_eq!(fused[0].nations(), [Nation::JPN, Nation::USA].into());
+    assert_eq!(fused[0].sources, vec![(Nation::JPN, 1), (Nation::USA, 7)]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    /// Whatever the time steps and measurements (finite), covariances stay symmetric positive
+    /// definite through IMM predictions and updates.
+    #[test]
+    fn covariances_stay_symmetric_positive_definite(
+        dts in prop::collection::vec(0.01f64..30.0, 1..12),
+        noise in prop::collection::vec(-5.0f64..5.0, 36),
+        ukf in any::<bool>(),
+    ) {
+        let frame = LocalFrame::at(Geodetic::from_deg(36.6, 127.4, 200.0).expect("valid").to_ecef_m()).expect("frame");
+        let mut cfg = ImmConfig::default();
+        cfg.filter = if ukf { FilterKind::Ukf } else { FilterKind::Ekf };
+        let x0 = ballistic_state();
+        let mut p = Covariance::identity();
+        for i in 0..3 { p[(i, i)] = 1e6; p[(3 + i, 3 + i)] = 1e6; p[(6 + i, 6 + i)] = 100.0; }
+        let mut imm = ImmState::new(GaussianState { x: x0, p, t_s: 0.0 }, [0.3, 0.5, 0.2]);
+        let mut t = 0.0;
+        for (k, dt) in dts.iter().enumerate() {
+            t += dt;
+            let truth = MotionModel::FREE_FLIGHT.propagate(&x0, t);
+            let mut o = radar_obs(t, &truth, frame);
+            o.z[0] += noise[3 * k % 36] * 1000.0;
+            o.z[1] += noise[(3 * k + 1) % 36] * 0.01;
+            o.z[2] += noise[(3 * k + 2) % 36] * 0.01;
+            let pred = imm.predict(&cfg, t);
+            for s in &pred.states { prop_assert!(s.is_valid()); }
+            if let Some((post, _)) = pred.update(&cfg, &o) {
+                for s in &post.states { prop_assert!(s.is_valid()); }
+                prop_assert!((post.mu.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+                imm = post;
+            } else {
+                imm = pred;
+            }
+        }
+        prop_assert!(imm.combined().is_valid());
+        prop_assert_eq!(N, 10);
+    }
+}
