@@ -342,8 +342,7 @@ proptest! {
         ukf in any::<bool>(),
     ) {
         let frame = LocalFrame::at(Geodetic::from_deg(36.6, 127.4, 200.0).expect("valid").to_ecef_m()).expect("frame");
-        let mut cfg = ImmConfig::default();
-        cfg.filter = if ukf { FilterKind::Ukf } else { FilterKind::Ekf };
+        let cfg = ImmConfig { filter: if ukf { FilterKind::Ukf } else { FilterKind::Ekf }, ..ImmConfig::default() };
         let x0 = ballistic_state();
         let mut p = Covariance::identity();
         for i in 0..3 { p[(i, i)] = 1e6; p[(3 + i, 3 + i)] = 1e6; p[(6 + i, 6 + i)] = 100.0; }
