@@ -1,1 +1,104 @@
-fn main() {}
+//! Tracker scenario benchmark (prints figures; `cargo bench -p tripoint-track --bench tracker`).
+//!
+//! - throughput: measurements per second through the whole tracker (prediction, gating, GNN,
+//!   IMM update, management) on `irbm-overflight` and `breakup`, without products;
+//! - speed against real time on `breakup` (≥ 200 objects plus clutter), with products;
+//! - latency: from a detection entering the tracker to its track's updated products, per
+//!   detection, p50/p99, counted only while ≥ 100 tracks are live.
+//!
+//! Under `cargo test` (no `--bench` argument) it runs a short smoke version.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use tripoint_sim::scenario::Scenario;
+use tripoint_sim::world::run;
+use tripoint_track::feed::batches;
+use tripoint_track::{MultiTargetTracker, Observation, TrackerConfig};
+
+fn load(name: &str) -> Scenario {
+    let path = format!("{}/../../scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    Scenario::from_toml(&std::fs::read_to_string(path).expect("readable")).expect("valid")
+}
+
+fn observations(s: &Scenario, limit_s: f64) -> Vec<Vec<Observation>> {
+    let r = run(s, &mut |_| {}).expect("runs");
+    let owners: HashMap<_, _> = s.sensors.iter().map(|x| (x.id.clone(), x.owner)).collect();
+    let (b, _) = batches(&r.detections, &owners, s.start);
+    b.into_iter().filter(|b| b[0].t_s <= limit_s).collect()
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1))
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let limit = if full { f64::INFINITY } else { 200.0 };
+
+    for name in ["irbm-overflight", "breakup"] {
+        let s = load(name);
+        let obs = observations(&s, limit);
+        let n: usize = obs.iter().map(Vec::len).sum();
+        let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
+        let t0 = Instant::now();
+        for b in &obs {
+            tracker.process_batch(b);
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        println!(
+            "{name}: {n} measurements in {secs:.3} s = {:.0} measurements/s (no products)",
+            n as f64 / secs
+        );
+    }
+
+    // Breakup with products, latency while ≥ 100 tracks are live.
+    let s = load("breakup");
+    let obs = observations(&s, limit);
+    let span = obs.last().map_or(0.0, |b| b[0].t_s) - obs.first().map_or(0.0, |b| b[0].t_s);
+    let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
+    let mut latencies_ms = Vec::new();
+    let mut max_live = 0;
+    let mut last_products: HashMap<u64, f64> = HashMap::new();
+    let t0 = Instant::now();
+    for b in &obs {
+        let start = Instant::now();
+        let events = tracker.process_batch(b);
+        let live = tracker.tracks().len();
+        max_live = max_live.max(live);
+        let mut done = Vec::new();
+        for ev in events.iter().filter(|e| e.confirmed) {
+            let Some(tr) = tracker.tracks().iter().find(|t| t.id == ev.track_id) else {
+                continue;
+            };
+            // Products at most every 2 s per track (as `tripoint track` does by default).
+            if last_products.get(&tr.id).is_some_and(|&t| ev.t_s - t < 2.0) {
+                done.push(start.elapsed().as_secs_f64());
+                continue;
+            }
+            last_products.insert(tr.id, ev.t_s);
+            std::hint::black_box(tr.products());
+            done.push(start.elapsed().as_secs_f64());
+        }
+        if live >= 100 {
+            latencies_ms.extend(done.iter().map(|s| s * 1e3));
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let n: usize = obs.iter().map(Vec::len).sum();
+    println!(
+        "breakup with products: {n} measurements over {span:.0} s of scenario in {secs:.2} s = {:.1}x real time (max {max_live} live tracks)",
+        span / secs
+    );
+    if latencies_ms.is_empty() {
+        println!("latency: never ≥ 100 live tracks in this run");
+    } else {
+        let k = latencies_ms.len();
+        let p50 = percentile(&mut latencies_ms, 0.50);
+        let p99 = percentile(&mut latencies_ms, 0.99);
+        println!("latency detection → products with ≥ 100 live tracks: p50 {p50:.3} ms, p99 {p99:.3} ms over {k} detections");
+    }
+}

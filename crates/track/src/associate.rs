@@ -21,6 +21,26 @@ pub struct Hypothesis {
 
 const SCALE: f64 = 1e4;
 
+/// Clusters with more gated pairs than this are assigned greedily (cheapest pair first):
+/// Kuhn–Munkres is O(n³) and a dense debris cloud can make one cluster of hundreds.
+pub const MAX_OPTIMAL_PAIRS: usize = 4_000;
+
+/// Greedy assignment by increasing cost.
+fn greedy(hs: &[&Hypothesis], out: &mut [Option<usize>]) {
+    let mut sorted: Vec<&&Hypothesis> = hs.iter().collect();
+    sorted.sort_by(|a, b| {
+        let ca = a.innovation.d2 + a.innovation.log_det_s;
+        let cb = b.innovation.d2 + b.innovation.log_det_s;
+        ca.total_cmp(&cb)
+    });
+    let mut det_used = std::collections::HashSet::new();
+    for h in sorted {
+        if out[h.track].is_none() && det_used.insert(h.detection) {
+            out[h.track] = Some(h.detection);
+        }
+    }
+}
+
 /// For each track (0..n_tracks), the detection it is assigned to, if any.
 pub fn gnn_associate(
     hyps: &[Hypothesis],
@@ -57,6 +77,10 @@ pub fn gnn_associate(
     for hs in clusters.values() {
         if hs.len() == 1 {
             out[hs[0].track] = Some(hs[0].detection);
+            continue;
+        }
+        if hs.len() > MAX_OPTIMAL_PAIRS {
+            greedy(hs, &mut out);
             continue;
         }
         let mut tracks: Vec<usize> = hs.iter().map(|h| h.track).collect();

@@ -10,8 +10,9 @@
 //! g is central + J2 gravity, a_fict the Coriolis and centrifugal terms of the rotating ECEF
 //! frame, a_drag = −ρ(h)|v|v·c/2000 (US Standard Atmosphere 1976).
 //! Propagation is classic RK4 with sub-steps of at most `MAX_SUBSTEP_S`; the EKF's transition
-//! matrix Φ = ∂x(t+Δt)/∂x(t) comes from the same RK4 applied to the variational equation
-//! Φ̇ = A(x)Φ, with A's gravity gradient analytic (point mass + J2 to first order neglected).
+//! matrix Φ = ∂x(t+Δt)/∂x(t) is the third-order expansion of the variational equation
+//! Φ̇ = A(x)Φ per sub-step, with A's gravity gradient analytic (point mass; J2's gradient,
+//! 10⁻³ of it, neglected).
 
 use nalgebra::{Matrix3, SMatrix};
 use tripoint_physics::atmosphere::density_kg_m3;
@@ -164,7 +165,9 @@ impl MotionModel {
         y
     }
 
-    /// Propagates a mean and its transition matrix Φ over `dt`.
+    /// Propagates a mean and its transition matrix Φ over `dt`: RK4 for the mean, and per
+    /// sub-step Φ_k = I + AΔt + (AΔt)²/2 + (AΔt)³/6 with A at the sub-step's midpoint (third
+    /// order: exact for the thrust → velocity → position chain).
     pub fn propagate_with_transition(&self, x: &StateVector, dt: f64) -> (StateVector, Covariance) {
         let mut y = *x;
         let mut phi = Covariance::identity();
@@ -177,23 +180,16 @@ impl MotionModel {
         let n = ((dt.abs() / MAX_SUBSTEP_S).ceil() as usize).max(1);
         let h = dt / n as f64;
         for _ in 0..n {
-            // RK4 on (x, Φ) with A evaluated along the RK4 stages.
-            let a1 = self.jacobian(&y);
             let k1 = self.derivative(&y);
             let y2 = y + k1 * (0.5 * h);
-            let a2 = self.jacobian(&y2);
             let k2 = self.derivative(&y2);
-            let y3 = y + k2 * (0.5 * h);
-            let k3 = self.derivative(&y3);
-            let y4 = y + k3 * h;
-            let a4 = self.jacobian(&y4);
-            let k4 = self.derivative(&y4);
-            let p1 = a1 * phi;
-            let p2 = a2 * (phi + p1 * (0.5 * h));
-            let p3 = a2 * (phi + p2 * (0.5 * h));
-            let p4 = a4 * (phi + p3 * h);
-            phi += (p1 + p2 * 2.0 + p3 * 2.0 + p4) * (h / 6.0);
+            let ad = self.jacobian(&y2) * h;
+            let ad2 = ad * ad;
+            let step = Covariance::identity() + ad + ad2 * 0.5 + ad2 * ad * (1.0 / 6.0);
+            let k3 = self.derivative(&(y + k2 * (0.5 * h)));
+            let k4 = self.derivative(&(y + k3 * h));
             y += (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0);
+            phi = step * phi;
         }
         (y, phi)
     }

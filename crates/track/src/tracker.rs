@@ -76,6 +76,66 @@ impl Default for TrackerConfig {
     }
 }
 
+/// An observation reduced to what the pre-gate needs.
+enum PreGate {
+    Point {
+        q: [f64; 3],
+        sigma: f64,
+    },
+    Ray {
+        origin: [f64; 3],
+        los: [f64; 3],
+        sigma_rad: f64,
+    },
+}
+
+impl PreGate {
+    fn new(obs: &Observation) -> Self {
+        match obs.position_ecef() {
+            Some((q, cov)) => PreGate::Point {
+                q,
+                sigma: cov.trace().max(0.0).sqrt(),
+            },
+            None => {
+                let f = &obs.frame;
+                let (se, ce) = obs.z[0].sin_cos();
+                let (sn, cn) = obs.z[1].sin_cos();
+                let los = std::array::from_fn(|i| {
+                    cn * (-ce * f.up[i] + se * f.east[i]) + sn * f.north[i]
+                });
+                PreGate::Ray {
+                    origin: f.origin,
+                    los,
+                    sigma_rad: obs.sigma[0].max(obs.sigma[1]),
+                }
+            }
+        }
+    }
+
+    /// Could a track at `p` with one-sigma radius `sigma` have made this observation?
+    #[inline]
+    fn admits(&self, p: [f64; 3], sigma: f64) -> bool {
+        match self {
+            PreGate::Point { q, sigma: s } => {
+                let d2 = (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2);
+                let lim = 6.0 * (sigma + s) + 2_000.0;
+                d2 < lim * lim
+            }
+            PreGate::Ray {
+                origin,
+                los,
+                sigma_rad,
+            } => {
+                let d = [p[0] - origin[0], p[1] - origin[1], p[2] - origin[2]];
+                let along = d[0] * los[0] + d[1] * los[1] + d[2] * los[2];
+                let perp2 = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] - along * along).max(0.0);
+                let lim = 6.0 * (sigma + sigma_rad * along.abs()) + 2_000.0;
+                along > 0.0 && perp2 < lim * lim
+            }
+        }
+    }
+}
+
 /// Whether a track has been confirmed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TrackStatus {
@@ -179,11 +239,12 @@ impl MultiTargetTracker {
         &self.tracks
     }
 
-    /// Cheap test whether a track could possibly explain an observation: the track's mean
-    /// position, extrapolated, within a generous multiple of both uncertainties.
-    fn near(&self, track: &Track, obs: &Observation) -> bool {
+    /// Where a track's mean will be at `t_s` (straight-line extrapolation with thrust and a
+    /// central-gravity correction) and a generous one-sigma radius around it: a cheap pre-gate
+    /// before the full IMM prediction.
+    fn rough_prediction(track: &Track, t_s: f64) -> ([f64; 3], f64) {
         let s = &track.imm.states[track.imm.mode()];
-        let dt = obs.t_s - s.t_s;
+        let dt = t_s - s.t_s;
         let r = [s.x[0], s.x[1], s.x[2]];
         let rn = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).sqrt();
         let g = -9.8 / rn * 0.5 * dt * dt;
@@ -194,28 +255,7 @@ impl MultiTargetTracker {
         ];
         let sig_pos = s.position_sigma_m();
         let sig_vel = (s.p[(3, 3)] + s.p[(4, 4)] + s.p[(5, 5)]).max(0.0).sqrt();
-        let track_sigma = sig_pos + sig_vel * dt.abs() + 50.0 * dt * dt;
-        match obs.kind {
-            ObservationKind::Radar { .. } => {
-                let Some((q, cov)) = obs.position_ecef() else {
-                    return false;
-                };
-                let det_sigma = cov.trace().max(0.0).sqrt();
-                let d =
-                    ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt();
-                d < 6.0 * (track_sigma + det_sigma) + 2_000.0
-            }
-            ObservationKind::Bearings => {
-                let h = obs.predict(&StateVector::from_fn(|i, _| if i < 3 { p[i] } else { 0.0 }));
-                let f = &obs.frame;
-                let range = ((p[0] - f.origin[0]).powi(2)
-                    + (p[1] - f.origin[1]).powi(2)
-                    + (p[2] - f.origin[2]).powi(2))
-                .sqrt();
-                let ang = ((h[0] - obs.z[0]).powi(2) + (h[1] - obs.z[1]).powi(2)).sqrt();
-                ang * range < 6.0 * (track_sigma + obs.sigma[0] * range) + 2_000.0
-            }
-        }
+        (p, sig_pos + sig_vel * dt.abs() + 50.0 * dt * dt)
     }
 
     /// Processes one batch: the detections of one sensor at one time. Returns what happened to
@@ -231,11 +271,17 @@ impl MultiTargetTracker {
         }
         self.latest_t_s = self.latest_t_s.max(t);
 
-        // Predict the tracks that might be involved and form gated hypotheses.
+        // Pre-gate: each observation as a point (radar) or a ray (infrared) in ECEF, computed
+        // once per batch; each track's rough position once per batch.
+        let gates: Vec<PreGate> = batch.iter().map(PreGate::new).collect();
         let mut hyps: Vec<Hypothesis> = Vec::new();
         let mut predictions: Vec<Option<(ImmState, usize)>> = vec![None; self.tracks.len()];
+        let mut candidates: Vec<usize> = Vec::new();
         for (ti, track) in self.tracks.iter().enumerate() {
-            if !batch.iter().any(|o| self.near(track, o)) {
+            let (p, sigma) = Self::rough_prediction(track, t);
+            candidates.clear();
+            candidates.extend((0..batch.len()).filter(|&di| gates[di].admits(p, sigma)));
+            if candidates.is_empty() {
                 continue;
             }
             let Some((base, after)) = track.base_before(t) else {
@@ -243,10 +289,8 @@ impl MultiTargetTracker {
             };
             let pred = base.predict(&self.cfg.imm, t);
             let combined = pred.combined();
-            for (di, obs) in batch.iter().enumerate() {
-                if !self.near(track, obs) {
-                    continue;
-                }
+            for &di in &candidates {
+                let obs = &batch[di];
                 if let Some(inn) = crate::filter::innovation(self.cfg.imm.filter, &combined, obs) {
                     if inn.d2 <= self.cfg.gate_d2[obs.dim()] {
                         hyps.push(Hypothesis {
@@ -260,7 +304,38 @@ impl MultiTargetTracker {
             predictions[ti] = Some((pred, after));
         }
 
-        let assignment = gnn_associate(&hyps, self.tracks.len(), batch.len(), &self.cfg.gate_d2);
+        // Confirmed tracks choose first; tentative tracks share what is left. This keeps the
+        // assignment problems small in dense debris, where fresh tentative tracks (with their
+        // kilometres-per-second velocity prior) would otherwise gate everything nearby.
+        let confirmed: Vec<bool> = self.tracks.iter().map(Track::is_confirmed).collect();
+        let (first, second): (Vec<Hypothesis>, Vec<Hypothesis>) =
+            hyps.iter().partition(|h| confirmed[h.track]);
+        let mut assignment =
+            gnn_associate(&first, self.tracks.len(), batch.len(), &self.cfg.gate_d2);
+        let taken: Vec<bool> = {
+            let mut v = vec![false; batch.len()];
+            for d in assignment.iter().flatten() {
+                v[*d] = true;
+            }
+            v
+        };
+        let rest: Vec<Hypothesis> = second.into_iter().filter(|h| !taken[h.detection]).collect();
+        for (ti, d) in gnn_associate(&rest, self.tracks.len(), batch.len(), &self.cfg.gate_d2)
+            .into_iter()
+            .enumerate()
+        {
+            if d.is_some() {
+                assignment[ti] = d;
+            }
+        }
+        // Detections inside a confirmed track's gate are explained even if another detection won
+        // the track: they start no new track (unresolved pieces of one object).
+        let mut explained = vec![false; batch.len()];
+        for h in &hyps {
+            if confirmed[h.track] {
+                explained[h.detection] = true;
+            }
+        }
         let mut used = vec![false; batch.len()];
         let mut events = Vec::new();
         for (ti, det) in assignment.iter().enumerate() {
@@ -374,9 +449,9 @@ impl MultiTargetTracker {
         self.deleted
             .extend(gone.into_iter().filter(|t| t.is_confirmed()));
 
-        // Start tentative tracks on unused radar detections.
+        // Start tentative tracks on unused, unexplained radar detections.
         for (di, obs) in batch.iter().enumerate() {
-            if used[di] {
+            if used[di] || explained[di] {
                 continue;
             }
             if let Some(track) = self.initiate(obs) {
