@@ -169,6 +169,76 @@ fn innovation_of<const M: usize>(m: &Moments<M>) -> Option<Innovation> {
     })
 }
 
+/// The predicted measurement of a state for one sensor geometry, with S⁻¹ factored once, so
+/// many candidate detections of the same batch can be gated against it cheaply.
+#[derive(Clone, Debug)]
+pub struct PredictedMeasurement {
+    /// Mean predicted measurement (angles unwrapped around the mean state's prediction).
+    h: [f64; 4],
+    s_inv: [[f64; 4]; 4],
+    log_det_s: f64,
+    dim: usize,
+}
+
+impl PredictedMeasurement {
+    /// The innovation of a detection of the same sensor and time.
+    pub fn innovation(&self, obs: &Observation) -> Innovation {
+        let nu = obs.residual(&obs.z, &self.h);
+        let mut d2 = 0.0;
+        for i in 0..self.dim {
+            for j in 0..self.dim {
+                d2 += nu[i] * self.s_inv[i][j] * nu[j];
+            }
+        }
+        Innovation {
+            d2,
+            log_det_s: self.log_det_s,
+            dim: self.dim,
+        }
+    }
+}
+
+fn predicted_m<const M: usize>(
+    kind: FilterKind,
+    pred: &GaussianState,
+    obs: &Observation,
+) -> Option<PredictedMeasurement> {
+    let m = moments::<M>(kind, pred, obs);
+    let chol = m.s.cholesky()?;
+    let inv = chol.inverse();
+    let log_det = 2.0 * chol.l().diagonal().iter().map(|v| v.ln()).sum::<f64>();
+    // ν = z − h(x̄) − mean_dev, so the mean prediction is z − ν.
+    let mut h = [0.0; 4];
+    for i in 0..M {
+        h[i] = obs.z[i] - m.nu[i];
+    }
+    let mut s_inv = [[0.0; 4]; 4];
+    for i in 0..M {
+        for j in 0..M {
+            s_inv[i][j] = inv[(i, j)];
+        }
+    }
+    Some(PredictedMeasurement {
+        h,
+        s_inv,
+        log_det_s: log_det,
+        dim: M,
+    })
+}
+
+/// The predicted measurement for `obs`'s sensor geometry (any detection of the batch will do).
+pub fn predicted_measurement(
+    kind: FilterKind,
+    pred: &GaussianState,
+    obs: &Observation,
+) -> Option<PredictedMeasurement> {
+    match obs.dim() {
+        2 => predicted_m::<2>(kind, pred, obs),
+        3 => predicted_m::<3>(kind, pred, obs),
+        _ => predicted_m::<4>(kind, pred, obs),
+    }
+}
+
 /// The innovation of `obs` against a predicted state (for gating and likelihoods).
 pub fn innovation(kind: FilterKind, pred: &GaussianState, obs: &Observation) -> Option<Innovation> {
     match obs.dim() {

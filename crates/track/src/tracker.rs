@@ -289,9 +289,17 @@ impl MultiTargetTracker {
             };
             let pred = base.predict(&self.cfg.imm, t);
             let combined = pred.combined();
+            // One predicted measurement per track and batch (one sensor, one time); detections
+            // with and without range rate differ in dimension, so key on it.
+            let mut by_dim: [Option<crate::filter::PredictedMeasurement>; 5] = Default::default();
             for &di in &candidates {
                 let obs = &batch[di];
-                if let Some(inn) = crate::filter::innovation(self.cfg.imm.filter, &combined, obs) {
+                let slot = &mut by_dim[obs.dim()];
+                if slot.is_none() {
+                    *slot =
+                        crate::filter::predicted_measurement(self.cfg.imm.filter, &combined, obs);
+                }
+                if let Some(inn) = slot.as_ref().map(|pm| pm.innovation(obs)) {
                     if inn.d2 <= self.cfg.gate_d2[obs.dim()] {
                         hyps.push(Hypothesis {
                             track: ti,
