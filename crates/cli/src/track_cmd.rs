@@ -40,6 +40,9 @@ pub struct TrackArgs {
     /// Compute products (impact, launch point, class) at most this often per track (s).
     #[arg(long, default_value_t = 2.0)]
     products_every_s: f64,
+    /// Track only (no impact/launch products): for throughput comparisons.
+    #[arg(long)]
+    no_products: bool,
     #[arg(long, short)]
     quiet: bool,
 }
@@ -182,7 +185,8 @@ pub fn track_detections(
             // Products only from a track whose velocity has converged: an impact point from a
             // velocity still uncertain by hundreds of m/s is noise, whatever its ellipse says.
             let sigma_v = (e.p[(3, 3)] + e.p[(4, 4)] + e.p[(5, 5)]).max(0.0).sqrt();
-            let due = sigma_v <= MAX_PRODUCT_SIGMA_V_M_S
+            let due = products_every_s.is_finite()
+                && sigma_v <= MAX_PRODUCT_SIGMA_V_M_S
                 && last_products
                     .get(&tr.id)
                     .is_none_or(|&t| e.t_s - t >= products_every_s);
@@ -276,7 +280,12 @@ pub fn run_track(a: &TrackArgs) -> Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let run = track_detections(&detections, &owners, cfg, a.products_every_s, Some(&bar))?;
+    let every = if a.no_products {
+        f64::INFINITY
+    } else {
+        a.products_every_s
+    };
+    let run = track_detections(&detections, &owners, cfg, every, Some(&bar))?;
     bar.finish_and_clear();
     fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
     {

@@ -63,7 +63,7 @@ impl Default for TrackerConfig {
             confirm_hits: 3,
             confirm_hits_cued: 2,
             confirm_max_sigma_m: 5_000.0,
-            merge_sigmas: 3.0,
+            merge_sigmas: 1.0,
             tentative_timeout_s: 6.0,
             confirmed_timeout_s: 40.0,
             max_position_sigma_m: 50_000.0,

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Side by side: tripoint's tracker and Stone Soup's GNN tracker on the very same radar
+detections, both scored by the same GOSPA (tripoint's scorer, cross-checked by gospa.py).
+
+    python3 bench/stonesoup/compare.py SCENARIO.toml [--max-detections N] [--work DIR]
+
+Steps: `tripoint sim run`; keep the radar rows only (Stone Soup's baseline ignores space IR),
+cut to the first N detections at a whole scan if asked; run `tripoint track --no-products` and
+`run_stonesoup.py` on that folder; score both against the truth up to the last detection time;
+print both trackers' GOSPA parts, measurements per second, and the speed ratio.
+"""
+import argparse
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TRIPOINT = os.environ.get("TRIPOINT", os.path.join(ROOT, "target", "release", "tripoint"))
+
+
+def sh(args, **kw):
+    return subprocess.run(args, check=True, text=True, capture_output=True, **kw).stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario")
+    ap.add_argument("--max-detections", type=int, default=0)
+    ap.add_argument("--work", default="/tmp/tripoint-compare")
+    ap.add_argument("--c-m", type=float, default=10000.0)
+    a = ap.parse_args()
+    sim = os.path.join(a.work, "sim")
+    radar = os.path.join(a.work, "radar")
+    os.makedirs(radar, exist_ok=True)
+    sh([TRIPOINT, "sim", "run", a.scenario, "--out", sim, "-q"])
+
+    # Radar rows only, cut at a whole scan.
+    with open(os.path.join(sim, "detections.csv")) as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], [r for r in rows[1:] if r[3] == "radar"]
+    if a.max_detections and len(body) > a.max_detections:
+        cut = body[a.max_detections - 1][0]
+        body = [r for r in body if float(r[0]) <= float(cut)]
+        last = float(cut)
+        # Drop the possibly partial last scan.
+        body = [r for r in body if r[0] != cut] or body
+        last = float(body[-1][0])
+    else:
+        last = float(body[-1][0])
+    with open(os.path.join(radar, "detections.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(body)
+    for name in ("sensors.json", "summary.json"):
+        with open(os.path.join(sim, name)) as s, open(os.path.join(radar, name), "w") as d:
+            d.write(s.read())
+    with open(os.path.join(sim, "truth.csv")) as f:
+        truth = list(csv.reader(f))
+    with open(os.path.join(radar, "truth.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(truth[0])
+        w.writerows(r for r in truth[1:] if float(r[0]) <= last)
+
+    out_tp = os.path.join(a.work, "tripoint")
+    out_ss = os.path.join(a.work, "stonesoup")
+    tp = sh([TRIPOINT, "track", "--in", radar, "--out", out_tp, "--no-products"])
+    m = re.search(r"tracked (\d+) detections in ([0-9.]+) s", tp)
+    tp_n, tp_s = int(m.group(1)), float(m.group(2))
+    sh([sys.executable, os.path.join(HERE, "run_stonesoup.py"), radar, out_ss])
+    with open(os.path.join(out_ss, "stonesoup_stats.json")) as f:
+        st = json.load(f)
+    ss_rate = st["measurements_per_s"]
+
+    def score(tracks):
+        g = json.loads(sh([TRIPOINT, "score", "--truth", os.path.join(radar, "truth.csv"),
+                           "--tracks", tracks, "--c-m", str(a.c_m), "--json"]))["gospa"]
+        jp = tracks + ".gospa.json"
+        sh([sys.executable, os.path.join(HERE, "gospa.py"), os.path.join(radar, "truth.csv"),
+            tracks, "--c-m", str(a.c_m), "--json", jp])
+        with open(jp) as f:
+            x = json.load(f)
+        return g, x
+
+    print(f"{len(body)} radar detections, same input for both; GOSPA p=1, alpha=2, c={a.c_m:.0f} m")
+    print(f"{'tracker':<10} {'total':>9} {'local.':>9} {'missed':>9} {'false':>9} {'gospa.py':>9} {'meas/s':>10}")
+    rates = {}
+    for name, tracks, rate in (("tripoint", os.path.join(out_tp, "tracks.csv"), tp_n / tp_s),
+                               ("stonesoup", os.path.join(out_ss, "tracks.csv"), ss_rate)):
+        g, x = score(tracks)
+        rates[name] = rate
+        xt = x.get("mean_gospa", float("nan"))
+        print(f"{name:<10} {g['mean_total_m']:9.1f} {g['mean_localisation_m']:9.1f} {g['mean_missed_m']:9.1f} "
+              f"{g['mean_false_m']:9.1f} {xt:9.1f} {rate:10.0f}")
+    print(f"speed ratio tripoint/stonesoup: {rates['tripoint'] / rates['stonesoup']:.0f}x")
+
+
+if __name__ == "__main__":
+    main()
