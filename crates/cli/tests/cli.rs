@@ -219,22 +219,44 @@ fn a_bad_scenario_names_the_file_the_field_and_the_reason() {
 fn track_and_score_write_and_read_the_documented_formats() {
     let out = tmp("track");
     let sim = out.join("sim");
-    let o = tripoint().args(["sim", "run", "-q"]).arg(repo().join("scenarios/srbm-salvo.toml")).arg("--out").arg(&sim).output().expect("runs");
+    let o = tripoint()
+        .args(["sim", "run", "-q"])
+        .arg(repo().join("scenarios/srbm-salvo.toml"))
+        .arg("--out")
+        .arg(&sim)
+        .output()
+        .expect("runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let trk = out.join("trk");
-    let o = tripoint().args(["track", "--in"]).arg(&sim).arg("--out").arg(&trk).output().expect("runs");
+    let o = tripoint()
+        .args(["track", "--in"])
+        .arg(&sim)
+        .arg("--out")
+        .arg(&trk)
+        .output()
+        .expect("runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("confirmed tracks"));
     let tracks = std::fs::read_to_string(trk.join("tracks.csv")).expect("tracks.csv");
     let header = tracks.lines().next().expect("header");
-    assert!(header.starts_with("time,track_id,x,vx,y,vy,z,vz,c_x_x,c_x_vx,"), "{header}");
+    assert!(
+        header.starts_with("time,track_id,x,vx,y,vy,z,vz,c_x_x,c_x_vx,"),
+        "{header}"
+    );
     assert_eq!(header.split(',').count(), 8 + 21);
     assert!(tracks.lines().count() > 100);
     let products = std::fs::read_to_string(trk.join("products.jsonl")).expect("products.jsonl");
     let mut impacts = 0;
     for line in products.lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("one JSON object per line");
-        for f in ["time", "track_id", "classification", "evidence", "contributors", "mode"] {
+        for f in [
+            "time",
+            "track_id",
+            "classification",
+            "evidence",
+            "contributors",
+            "mode",
+        ] {
             assert!(!v[f].is_null(), "{f} missing: {v}");
         }
         if v["impact"]["ellipse95"]["semi_major_m"].is_number() {
@@ -253,30 +275,62 @@ fn track_and_score_write_and_read_the_documented_formats() {
         .expect("runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let s = String::from_utf8_lossy(&o.stdout);
-    assert!(s.contains("GOSPA") && s.contains("localisation") && s.contains("ellipse coverage"), "{s}");
+    assert!(
+        s.contains("GOSPA") && s.contains("localisation") && s.contains("ellipse coverage"),
+        "{s}"
+    );
 }
 
 #[test]
 fn malformed_detection_files_are_refused_or_their_bad_rows_skipped() {
     let dir = tmp("badcsv");
     let sim = dir.join("sim");
-    let o = tripoint().args(["sim", "run", "-q"]).arg(repo().join("scenarios/srbm-salvo.toml")).arg("--out").arg(&sim).output().expect("runs");
+    let o = tripoint()
+        .args(["sim", "run", "-q"])
+        .arg(repo().join("scenarios/srbm-salvo.toml"))
+        .arg("--out")
+        .arg(&sim)
+        .output()
+        .expect("runs");
     assert!(o.status.success());
     let det = std::fs::read_to_string(sim.join("detections.csv")).expect("readable");
     // A missing column: a clear error naming it.
     std::fs::write(sim.join("detections.csv"), det.replacen(",mode\n", "\n", 1)).expect("write");
-    let o = tripoint().args(["track", "--in"]).arg(&sim).arg("--out").arg(dir.join("t")).output().expect("runs");
+    let o = tripoint()
+        .args(["track", "--in"])
+        .arg(&sim)
+        .arg("--out")
+        .arg(dir.join("t"))
+        .output()
+        .expect("runs");
     assert!(!o.status.success());
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("missing columns") && e.contains("mode") && !e.contains("panicked"), "{e}");
+    assert!(
+        e.contains("missing columns") && e.contains("mode") && !e.contains("panicked"),
+        "{e}"
+    );
     // NaN, an unknown sensor and a short row: skipped with a warning, the rest tracked.
     let mut lines: Vec<String> = det.lines().map(String::from).collect();
-    lines[5] = lines[5].replacen(",radar,", ",radar,NaN,", 1).rsplit_once(',').map(|(a, _)| a.to_owned()).unwrap_or_default();
-    let bad_sensor = lines[6].replacen(lines[6].split(',').nth(1).unwrap_or("x"), "no-such-radar", 1);
+    lines[5] = lines[5]
+        .replacen(",radar,", ",radar,NaN,", 1)
+        .rsplit_once(',')
+        .map(|(a, _)| a.to_owned())
+        .unwrap_or_default();
+    let bad_sensor = lines[6].replacen(
+        lines[6].split(',').nth(1).unwrap_or("x"),
+        "no-such-radar",
+        1,
+    );
     lines[6] = bad_sensor;
     lines[7] = "1.0,2.0".into();
     std::fs::write(sim.join("detections.csv"), lines.join("\n") + "\n").expect("write");
-    let o = tripoint().args(["track", "-q", "--in"]).arg(&sim).arg("--out").arg(dir.join("t")).output().expect("runs");
+    let o = tripoint()
+        .args(["track", "-q", "--in"])
+        .arg(&sim)
+        .arg("--out")
+        .arg(dir.join("t"))
+        .output()
+        .expect("runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("line 8") && e.contains("fields"), "{e}");
