@@ -157,6 +157,20 @@ pub fn track_detections(
     let epoch = first.time;
     let epoch_unix = epoch.to_unix_seconds();
     let (batches, rejected) = batches(detections, owners, epoch);
+    for r in rejected.iter().take(10) {
+        eprintln!(
+            "warning: detection {} (data row {}) not tracked: {}",
+            r.index + 1,
+            r.index + 2,
+            r.reason
+        );
+    }
+    if rejected.len() > 10 {
+        eprintln!(
+            "warning: {} more detections not tracked",
+            rejected.len() - 10
+        );
+    }
     let mut tracker = MultiTargetTracker::new(cfg);
     let mut rows = Vec::new();
     let mut impacts = Vec::new();

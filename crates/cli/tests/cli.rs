@@ -334,4 +334,5 @@ fn malformed_detection_files_are_refused_or_their_bad_rows_skipped() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("line 8") && e.contains("fields"), "{e}");
+    assert!(e.contains("unknown sensor id \"no-such-radar\""), "{e}");
 }
