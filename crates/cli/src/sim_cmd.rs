@@ -306,11 +306,6 @@ fn run_scenario(a: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// RFC 3339 UTC with milliseconds.
-pub fn utc(e: tripoint_core::Epoch) -> String {
-    utc_string(e)
-}
-
 fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
@@ -335,14 +330,12 @@ fn print_report(
         s.duration_s,
         secs
     );
-    let mut shown = 0;
     let mut debris = 0;
     for o in objects {
         if o.kind == tripoint_core::ObjectKind::Debris {
             debris += 1;
             continue;
         }
-        shown += 1;
         let end = match &o.ending {
             Ending::Impact { impact } => format!(
                 "impact {} (T+{:.0} s) at {:.2}°N {:.2}°E",
@@ -378,7 +371,6 @@ fn print_report(
             .count();
         println!("  + {debris} debris fragments ({impacts} fell before the end)");
     }
-    let _ = shown;
     println!("  detections:");
     for (k, (t, c)) in by_sensor {
         println!("    {k:<24} {t:>7} on objects, {c:>6} clutter");
@@ -446,7 +438,6 @@ fn trajectory(a: &TrajectoryArgs) -> Result<()> {
                     "range_km": finite(p.range_m / 1e3),
                     "burnout_time_s": p.burnout_time_s,
                     "burnout_alt_km": p.burnout_height_m / 1e3,
-                    "burnout_speed_inertial_m_s": null,
                     "impact_lat_deg": impact.map(|g| g.lat_deg()),
                     "impact_lon_deg": impact.map(|g| g.lon_deg()),
                     "impact_azimuth_deg": impact.map(|g| ground_line(&site, &g).azimuth1_deg),

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use tripoint_core::{Detection, Epoch, Mode, Nation, SensorId};
+use tripoint_core::{Detection, Epoch, Nation, SensorId};
 use tripoint_track::feed::batches;
 use tripoint_track::score::{
     score_gospa, score_impacts, GospaSummary, ImpactRecord, ImpactScore, StateRow, TrueImpact,
@@ -151,7 +151,7 @@ pub fn track_detections(
             mode,
             d.mode,
             d.mode,
-            crate::sim_cmd::utc(d.time)
+            tripoint_sim::world::utc_string(d.time)
         );
     }
     let epoch = first.time;
@@ -217,7 +217,9 @@ pub fn track_detections(
                         cov_en_m2: imp.cov_en_m2,
                     });
                 }
-                let when = |t: f64| crate::sim_cmd::utc(Epoch::from_unix_seconds(epoch_unix + t));
+                let when = |t: f64| {
+                    tripoint_sim::world::utc_string(Epoch::from_unix_seconds(epoch_unix + t))
+                };
                 let ground = |g: &Option<tripoint_track::products::GroundEstimate>| {
                     g.as_ref().map(|g| {
                         json!({
@@ -509,6 +511,3 @@ fn read_impact_records(path: &Path, tracks: &[StateRow]) -> Result<Vec<ImpactRec
     }
     Ok(out)
 }
-
-#[allow(dead_code)]
-fn _mode(_: Mode) {}

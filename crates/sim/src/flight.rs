@@ -219,7 +219,6 @@ pub fn fly<R: Rng>(
         .or(spec.breakup.map(|b| t_launch + b.time_s))
         .unwrap_or(f64::INFINITY);
     let mut failed = false;
-    let mut secondary_spent_mass = 0.0;
 
     for (k, stage) in veh.stages.iter().enumerate() {
         let last = k + 1 == n_stages;
@@ -272,7 +271,6 @@ pub fn fly<R: Rng>(
                 .iter()
                 .map(|s| s.dry_mass_kg + s.propellant_mass_kg)
                 .sum::<f64>();
-        secondary_spent_mass += spent_mass;
         mass_above -= spent_mass;
         if opts.secondary_objects {
             let (r, v) = vec3::split(&y);
@@ -288,7 +286,6 @@ pub fn fly<R: Rng>(
             });
         }
     }
-    let _ = secondary_spent_mass;
     let burnout_t = t;
     let burnout_state = y;
     let burns = vec![(t_launch, burnout_t)];

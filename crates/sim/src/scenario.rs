@@ -137,8 +137,9 @@ struct SensorConfig {
     kind: String,
     #[serde(default)]
     name: String,
-    #[serde(default)]
-    note: String,
+    /// Free text for the scenario's reader; accepted and ignored.
+    #[serde(default, rename = "note")]
+    _note: String,
     // Radar.
     lat_deg: Option<f64>,
     lon_deg: Option<f64>,
@@ -458,7 +459,6 @@ impl Scenario {
             }
             let owner =
                 Nation::from_str(&s.owner).map_err(|e| invalid(c.field("owner"), e.to_string()))?;
-            let _ = &s.note;
             let model = match s.kind.as_str() {
                 "radar" => {
                     let k = "radar";

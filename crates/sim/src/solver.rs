@@ -188,8 +188,7 @@ pub fn solve(
             };
             let lo = [0.2f64.to_radians(), 0.02];
             let hi = [88f64.to_radians(), 1.0];
-            let (best, perf) = newton2(resid, lo, hi, [28, 14])?;
-            let _ = best;
+            let (_, perf) = newton2(resid, lo, hi, [28, 14])?;
             let range_err = (perf.range_m / range_m - 1.0).abs();
             if (perf.apogee_m / apogee_m - 1.0).abs() > 2e-3
                 || range_err.is_nan()

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use tripoint_core::{Detection, Epoch, Nation, SensorId};
 
 use crate::measurement::{LocalFrame, Observation};
-use crate::TrackError;
 
 /// Why a detection was not turned into an observation.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,13 +64,4 @@ pub fn batches(
         }
     }
     (out, rejected)
-}
-
-impl From<TrackError> for Rejected {
-    fn from(e: TrackError) -> Self {
-        Rejected {
-            index: usize::MAX,
-            reason: e.to_string(),
-        }
-    }
 }

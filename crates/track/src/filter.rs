@@ -99,13 +99,11 @@ fn moments<const M: usize>(
     pred: &GaussianState,
     obs: &Observation,
 ) -> Moments<M> {
-    let z = SVector::<f64, M>::from_fn(|i, _| obs.z[i]);
     let r = SMatrix::<f64, M, M>::from_diagonal(&SVector::<f64, M>::from_fn(|i, _| {
         obs.sigma[i].powi(2)
     }));
     let h0 = obs.predict(&pred.x);
     let nu = SVector::<f64, M>::from_fn(|i, _| obs.residual(&obs.z, &h0)[i]);
-    let _ = z;
     match kind {
         FilterKind::Ekf => {
             // H by central differences over position and velocity (h does not depend on a, c).

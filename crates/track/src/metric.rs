@@ -36,10 +36,10 @@ pub fn gospa(truth: &[[f64; 3]], tracks: &[[f64; 3]], c: f64) -> Gospa {
         ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
     };
     // Rows must not outnumber columns.
-    let (rows, cols, swap) = if m <= n {
-        (truth, tracks, false)
+    let (rows, cols) = if m <= n {
+        (truth, tracks)
     } else {
-        (tracks, truth, true)
+        (tracks, truth)
     };
     let scale = 1e6 / c;
     let data: Vec<i64> = rows
@@ -62,7 +62,6 @@ pub fn gospa(truth: &[[f64; 3]], tracks: &[[f64; 3]], c: f64) -> Gospa {
             pairs += 1;
         }
     }
-    let _ = swap;
     g.assigned = pairs;
     g.missed = c / 2.0 * (m - pairs) as f64;
     g.false_ = c / 2.0 * (n - pairs) as f64;

@@ -221,14 +221,6 @@ pub fn score_impacts(
             }
         }
     }
-    if std::env::var_os("TRIPOINT_MC_DEBUG").is_some() {
-        for (o, (age, rec)) in &at_checkpoint {
-            eprintln!(
-                "checkpoint {o}: track {} (first {age:.1}) at {:.1}: {:.3} {:.3}",
-                rec.track_id, rec.t, rec.lat_deg, rec.lon_deg
-            );
-        }
-    }
     let miss = |rec: &ImpactRecord, truth_hit: &TrueImpact| -> Option<(f64, bool)> {
         let pred = Geodetic::from_deg(rec.lat_deg, rec.lon_deg, 0.0).ok()?;
         let hit = Geodetic::from_deg(truth_hit.lat_deg, truth_hit.lon_deg, 0.0).ok()?;

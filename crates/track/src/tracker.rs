@@ -19,7 +19,6 @@ use std::collections::{BTreeSet, VecDeque};
 use tripoint_core::{Nation, SensorId};
 
 use crate::associate::{gnn_associate, Hypothesis};
-use crate::filter::Innovation;
 use crate::imm::{ImmConfig, ImmState};
 use crate::measurement::{Observation, ObservationKind};
 use crate::state::{Covariance, GaussianState, StateVector, ACC, DRAG, N};
@@ -620,7 +619,3 @@ impl MultiTargetTracker {
         })
     }
 }
-
-/// Unused import guard for the innovation type in docs.
-#[allow(dead_code)]
-fn _doc(_: Innovation) {}
