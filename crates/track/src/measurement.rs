@@ -192,6 +192,20 @@ impl Observation {
         r
     }
 
+    /// For bearings: the measured unit line of sight in ECEF (inverse of the nadir angles of
+    /// [`Observation::predict`]). `None` for radar observations.
+    pub fn line_of_sight(&self) -> Option<[f64; 3]> {
+        let ObservationKind::Bearings = self.kind else {
+            return None;
+        };
+        let f = &self.frame;
+        let (se, ce) = self.z[0].sin_cos();
+        let (sn, cn) = self.z[1].sin_cos();
+        Some(std::array::from_fn(|i| {
+            cn * (-ce * f.up[i] + se * f.east[i]) + sn * f.north[i]
+        }))
+    }
+
     /// For a radar: the measured position in ECEF and its covariance (linearised), used to start
     /// tracks. `None` for bearings-only observations.
     pub fn position_ecef(&self) -> Option<([f64; 3], nalgebra::Matrix3<f64>)> {

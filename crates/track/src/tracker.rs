@@ -97,11 +97,7 @@ impl PreGate {
             },
             None => {
                 let f = &obs.frame;
-                let (se, ce) = obs.z[0].sin_cos();
-                let (sn, cn) = obs.z[1].sin_cos();
-                let los = std::array::from_fn(|i| {
-                    cn * (-ce * f.up[i] + se * f.east[i]) + sn * f.north[i]
-                });
+                let los = obs.line_of_sight().unwrap_or(f.up);
                 PreGate::Ray {
                     origin: f.origin,
                     los,
@@ -414,17 +410,11 @@ impl MultiTargetTracker {
 
         // Infrared detections that no track explains become cues.
         for (di, obs) in batch.iter().enumerate() {
-            if !used[di] && obs.kind == ObservationKind::Bearings {
-                let f = &obs.frame;
-                let (se, ce) = obs.z[0].sin_cos();
-                let (sn, cn) = obs.z[1].sin_cos();
-                let down = [-f.up[0], -f.up[1], -f.up[2]];
-                let los = [
-                    cn * (ce * down[0] + se * f.east[0]) + sn * f.north[0],
-                    cn * (ce * down[1] + se * f.east[1]) + sn * f.north[1],
-                    cn * (ce * down[2] + se * f.east[2]) + sn * f.north[2],
-                ];
-                self.cues.push_back((t, f.origin, los));
+            if used[di] {
+                continue;
+            }
+            if let Some(los) = obs.line_of_sight() {
+                self.cues.push_back((t, obs.frame.origin, los));
             }
         }
         while self
@@ -481,6 +471,12 @@ impl MultiTargetTracker {
         let k = self.cfg.merge_sigmas;
         let mut remove: Vec<usize> = Vec::new();
         let mut merges: Vec<(usize, usize)> = Vec::new();
+        // Combined estimates once per call, not once per pair.
+        let combined: Vec<Option<GaussianState>> = self
+            .tracks
+            .iter()
+            .map(|t| t.is_confirmed().then(|| t.imm.combined()))
+            .collect();
         for ev in events.iter().filter(|e| e.confirmed) {
             let Some(i) = self.tracks.iter().position(|t| t.id == ev.track_id) else {
                 continue;
@@ -488,12 +484,12 @@ impl MultiTargetTracker {
             if remove.contains(&i) {
                 continue;
             }
-            let a = self.tracks[i].imm.combined();
+            let Some(a) = &combined[i] else { continue };
             for (j, other) in self.tracks.iter().enumerate() {
-                if j == i || !other.is_confirmed() || remove.contains(&j) {
+                if j == i || remove.contains(&j) {
                     continue;
                 }
-                let b = other.imm.combined();
+                let Some(b) = &combined[j] else { continue };
                 // Compare at a common time with a straight-line shift (updates are ≤ a few s apart).
                 let dt = a.t_s - b.t_s;
                 if dt.abs() > 5.0 {

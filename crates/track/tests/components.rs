@@ -368,3 +368,32 @@ proptest! {
         prop_assert!(imm.combined().is_valid());
     }
 }
+
+#[test]
+fn bearings_line_of_sight_inverts_the_measurement_model() {
+    let platform = Geodetic::from_deg(0.0, 128.0, 35_786e3)
+        .expect("valid")
+        .to_ecef_m();
+    let frame = LocalFrame::at(platform).expect("frame");
+    let x = ballistic_state();
+    let template = Observation {
+        t_s: 0.0,
+        sensor: SensorId::new("ir").expect("id"),
+        owner: Nation::USA,
+        kind: ObservationKind::Bearings,
+        z: [0.0; 4],
+        sigma: [2e-5, 2e-5, 1.0, 1.0],
+        frame,
+    };
+    let o = Observation {
+        z: template.predict(&x),
+        ..template
+    };
+    let los = o.line_of_sight().expect("bearings");
+    let d = [x[0] - platform[0], x[1] - platform[1], x[2] - platform[2]];
+    let n = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+    for i in 0..3 {
+        assert!((los[i] - d[i] / n).abs() < 1e-12);
+    }
+    assert!(radar_obs(0.0, &x, frame).line_of_sight().is_none());
+}
