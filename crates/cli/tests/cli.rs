@@ -18,6 +18,18 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
+/// `tripoint sim run -q scenarios/srbm-salvo.toml --out DIR`, which must succeed.
+fn simulate_salvo(out: &Path) {
+    let o = tripoint()
+        .args(["sim", "run", "-q"])
+        .arg(repo().join("scenarios/srbm-salvo.toml"))
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 #[test]
 fn sim_run_writes_the_four_files_in_the_documented_formats() {
     let out = tmp("run");
@@ -219,14 +231,7 @@ fn a_bad_scenario_names_the_file_the_field_and_the_reason() {
 fn track_and_score_write_and_read_the_documented_formats() {
     let out = tmp("track");
     let sim = out.join("sim");
-    let o = tripoint()
-        .args(["sim", "run", "-q"])
-        .arg(repo().join("scenarios/srbm-salvo.toml"))
-        .arg("--out")
-        .arg(&sim)
-        .output()
-        .expect("runs");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    simulate_salvo(&sim);
     let trk = out.join("trk");
     let o = tripoint()
         .args(["track", "--in"])
@@ -285,14 +290,7 @@ fn track_and_score_write_and_read_the_documented_formats() {
 fn malformed_detection_files_are_refused_or_their_bad_rows_skipped() {
     let dir = tmp("badcsv");
     let sim = dir.join("sim");
-    let o = tripoint()
-        .args(["sim", "run", "-q"])
-        .arg(repo().join("scenarios/srbm-salvo.toml"))
-        .arg("--out")
-        .arg(&sim)
-        .output()
-        .expect("runs");
-    assert!(o.status.success());
+    simulate_salvo(&sim);
     let det = std::fs::read_to_string(sim.join("detections.csv")).expect("readable");
     // A missing column: a clear error naming it.
     std::fs::write(sim.join("detections.csv"), det.replacen(",mode\n", "\n", 1)).expect("write");

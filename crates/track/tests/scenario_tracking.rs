@@ -15,6 +15,11 @@ fn load(name: &str) -> Scenario {
     Scenario::from_toml(&std::fs::read_to_string(path).expect("readable")).expect("valid")
 }
 
+/// Distance (m) between a track estimate's position and a truth state.
+fn distance_m(e: &tripoint_track::GaussianState, y: &[f64; 6]) -> f64 {
+    ((e.x[0] - y[0]).powi(2) + (e.x[1] - y[1]).powi(2) + (e.x[2] - y[2]).powi(2)).sqrt()
+}
+
 fn object_at(r: &SimResult, id: &str, t_s: f64) -> Option<[f64; 6]> {
     r.objects
         .iter()
@@ -62,10 +67,7 @@ fn irbm_warhead_is_tracked_and_its_impact_predicted_within_10_km_a_minute_after_
         if let Some(y) = object_at(&r, "irbm-1", t) {
             for tr in tracker.tracks().iter().filter(|t| t.is_confirmed()) {
                 let e = tr.estimate();
-                let d =
-                    ((e.x[0] - y[0]).powi(2) + (e.x[1] - y[1]).powi(2) + (e.x[2] - y[2]).powi(2))
-                        .sqrt();
-                best_err = best_err.min(d);
+                best_err = best_err.min(distance_m(&e, &y));
             }
         }
         if !checked && t >= burnout + 60.0 {
@@ -76,21 +78,7 @@ fn irbm_warhead_is_tracked_and_its_impact_predicted_within_10_km_a_minute_after_
                 .iter()
                 .filter(|t| t.is_confirmed())
                 .min_by(|a, b| {
-                    let da = a
-                        .estimate()
-                        .position()
-                        .iter()
-                        .zip(&y)
-                        .map(|(p, q)| (p - q).powi(2))
-                        .sum::<f64>();
-                    let db = b
-                        .estimate()
-                        .position()
-                        .iter()
-                        .zip(&y)
-                        .map(|(p, q)| (p - q).powi(2))
-                        .sum::<f64>();
-                    da.total_cmp(&db)
+                    distance_m(&a.estimate(), &y).total_cmp(&distance_m(&b.estimate(), &y))
                 })
                 .expect("a confirmed track on the warhead");
             let p = tr.products();
@@ -150,9 +138,7 @@ fn satellite_launch_is_classified_orbital_before_orbit_insertion() {
         };
         for tr in tracker.tracks().iter().filter(|t| t.is_confirmed()) {
             let e = tr.estimate();
-            let d = ((e.x[0] - y[0]).powi(2) + (e.x[1] - y[1]).powi(2) + (e.x[2] - y[2]).powi(2))
-                .sqrt();
-            if d > 5_000.0 || tr.hits % 5 != 0 {
+            if distance_m(&e, &y) > 5_000.0 || tr.hits % 5 != 0 {
                 continue;
             }
             let (class, _) = tripoint_track::products::classify(&e, tr.imm.mu[0]);
