@@ -78,11 +78,8 @@ pub const ASSOC_M: f64 = 20_000.0;
 /// Products are published once a track's velocity sigma is below this (m/s).
 pub const MAX_PRODUCT_SIGMA_V_M_S: f64 = 100.0;
 
-struct SensorInfo {
-    owner: Nation,
-}
-
-fn read_sensors(dir: &Path) -> Result<HashMap<SensorId, SensorInfo>> {
+/// Each sensor's owning nation, from a sim folder's sensors.json.
+fn read_sensor_owners(dir: &Path) -> Result<HashMap<SensorId, Nation>> {
     let path = dir.join("sensors.json");
     let text =
         fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -103,11 +100,9 @@ fn read_sensors(dir: &Path) -> Result<HashMap<SensorId, SensorInfo>> {
             .with_context(|| format!("{}: [{i}].owner missing", path.display()))?;
         out.insert(
             SensorId::new(id).map_err(|e| anyhow::anyhow!("{}: [{i}].id: {e}", path.display()))?,
-            SensorInfo {
-                owner: owner
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("{}: [{i}].owner: {e}", path.display()))?,
-            },
+            owner
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{}: [{i}].owner: {e}", path.display()))?,
         );
     }
     Ok(out)
@@ -263,7 +258,7 @@ pub fn track_detections(
 }
 
 pub fn run_track(a: &TrackArgs) -> Result<()> {
-    let sensors = read_sensors(&a.input)?;
+    let owners = read_sensor_owners(&a.input)?;
     let (detections, bad) = read_detections(&a.input.join("detections.csv"))?;
     for b in bad.iter().take(10) {
         eprintln!(
@@ -279,8 +274,6 @@ pub fn run_track(a: &TrackArgs) -> Result<()> {
     if !(a.products_every_s.is_finite() && a.products_every_s >= 0.0) {
         bail!("--products-every-s must be a non-negative number");
     }
-    let owners: HashMap<SensorId, Nation> =
-        sensors.iter().map(|(k, v)| (k.clone(), v.owner)).collect();
     let mut cfg = TrackerConfig::default();
     cfg.imm.filter = match a.filter {
         FilterArg::Ekf => FilterKind::Ekf,
