@@ -350,7 +350,7 @@ impl MultiTargetTracker {
             used[di] = true;
             match pred.update(&self.cfg.imm, obs) {
                 Some((post, _inn)) => {
-                    let cfg = self.cfg.clone();
+                    let cfg = &self.cfg;
                     let track = &mut self.tracks[ti];
                     // Re-filter what came after a late observation.
                     let later: Vec<Observation> = track
