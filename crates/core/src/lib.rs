@@ -7,6 +7,7 @@
 mod detection;
 mod ids;
 mod nation;
+pub mod world;
 
 pub use detection::{Detection, Measurement, MeasurementNoise};
 pub use hifitime::{Duration, Epoch};
@@ -25,4 +26,7 @@ pub enum CoreError {
     /// An identifier that is empty or contains characters outside `[A-Za-z0-9._/-]`.
     #[error("invalid identifier {value:?}: use 1-64 characters from A-Z a-z 0-9 . _ / -")]
     InvalidId { value: String },
+    /// Data of one mode offered to the other world (exercise data to a real node or the reverse).
+    #[error("{found} data refused by a {expected} world: real and exercise data never mix")]
+    WrongWorld { expected: Mode, found: Mode },
 }

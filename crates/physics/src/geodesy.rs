@@ -173,6 +173,15 @@ pub fn ecef_m(p: &Coordinate<Ecef>) -> [f64; 3] {
 /// method with two iterations, accurate to well under a millimetre from −1 km to 10,000 km.
 #[inline]
 pub fn height_above_ellipsoid_m(r: [f64; 3]) -> f64 {
+    fast_geodetic(r).2
+}
+
+/// Fast geodetic latitude (rad), longitude (rad) and height (m) of an ECEF point, for inner
+/// loops (sub-points of thousands of sampled trajectories): Bowring's method with two
+/// iterations, sub-millimetre from −1 km to 10,000 km. [`Geodetic::from_ecef_m`] is the
+/// frame-typed, validated path for everything else.
+#[inline]
+pub fn fast_geodetic(r: [f64; 3]) -> (f64, f64, f64) {
     use crate::earth::WGS84_E2;
     let p = (r[0] * r[0] + r[1] * r[1]).sqrt();
     let z = r[2];
@@ -187,11 +196,12 @@ pub fn height_above_ellipsoid_m(r: [f64; 3]) -> f64 {
     }
     let (sp, cp) = phi.sin_cos();
     let n = WGS84_A_M / (1.0 - WGS84_E2 * sp * sp).sqrt();
-    if cp.abs() > 1e-6 {
+    let h = if cp.abs() > 1e-6 {
         p / cp - n
     } else {
         z.abs() / sp.abs() - n * (1.0 - WGS84_E2)
-    }
+    };
+    (phi, r[1].atan2(r[0]), h)
 }
 
 /// Range and look angles from a site to a point.

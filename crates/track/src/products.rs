@@ -122,12 +122,13 @@ pub struct Products {
     pub ground_track: Vec<[f64; 2]>,
 }
 
-const N7: usize = 7;
+/// Size of the position, velocity and log-drag marginal.
+pub const N7: usize = 7;
 
 /// The position, velocity and drag marginal, with the drag parameter c = 1000/β taken as
 /// log-normal (sigma points in ln c): c is positive and its uncertainty spans orders of
 /// magnitude before re-entry, so symmetric sigma points in c itself would fly absurd objects.
-fn marginal7(
+pub fn marginal7(
     s: &GaussianState,
 ) -> Option<(nalgebra::SVector<f64, N7>, nalgebra::SMatrix<f64, N7, N7>)> {
     let idx = [0, 1, 2, 3, 4, 5, DRAG];

@@ -1,0 +1,640 @@
+//! The warning decision and lifecycle of one authority.
+//!
+//! Confirmed tracks that move like a launch (hits, speed, height) are grouped into launch
+//! events. Per event the authority goes through J-Alert's three steps:
+//!
+//! 1. **launch detected** (CAP `Alert`), if the authority announces launches;
+//! 2. **take shelter** for each region whose threat probability (the largest over the event's
+//!    tracks' latest forecasts) reaches `warn_probability` (CAP `Update`, or `Alert` if it opens
+//!    the chain); a warned region whose probability stays under `cancel_probability` for
+//!    `dwell_s` is lifted (`Update`, or `Cancel` when no warning remains) — hysteresis, so a
+//!    probability wandering around one threshold does not flap;
+//! 3. **result**: "passed over" as soon as a measured track position (not a coasted one) is over
+//!    a region above the overflight height, and when every track of the event has ended, one
+//!    outcome per object: fell in a region or at sea (seen low, or predicted from a
+//!    well-determined ballistic track), reached orbit, or track lost.
+//!
+//! The engine never claims more than the tracks support: overflight only from measured
+//! positions, an impact only from an observed descent or a converged ballistic forecast,
+//! otherwise "track lost".
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use tripoint_physics::geodesy::fast_geodetic;
+use tripoint_physics::vec3;
+use tripoint_track::products::Classification;
+
+use crate::config::{Authority, EventConfig, ForecastConfig};
+use crate::forecast::Forecast;
+use crate::region::RegionSet;
+
+/// What the tracker says about one confirmed track at one update.
+#[derive(Clone, Copy, Debug)]
+pub struct TrackUpdate<'a> {
+    pub track_id: u64,
+    pub t_s: f64,
+    pub position_ecef_m: [f64; 3],
+    pub velocity_ecef_m_s: [f64; 3],
+    /// True when this update used a measurement at `t_s` (false: coasted).
+    pub measured: bool,
+    pub hits: u32,
+    pub boost_probability: f64,
+    pub classification: Classification,
+    pub forecast: Option<&'a Forecast>,
+}
+
+/// CAP `msgType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum MsgType {
+    Alert,
+    Update,
+    Cancel,
+}
+
+/// CAP `certainty`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Certainty {
+    Observed,
+    Likely,
+    Possible,
+    Unlikely,
+    Unknown,
+}
+
+impl Certainty {
+    /// From a probability: Likely above one half, Possible above 5 %, else Unlikely.
+    pub fn from_probability(p: f64) -> Self {
+        if p > 0.5 {
+            Certainty::Likely
+        } else if p > 0.05 {
+            Certainty::Possible
+        } else {
+            Certainty::Unlikely
+        }
+    }
+}
+
+/// How one object's flight ended, as far as the tracks support.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    FellInRegion {
+        region: usize,
+        lat_deg: f64,
+        lon_deg: f64,
+        /// True when taken from a converged ballistic forecast rather than seen low.
+        predicted: bool,
+    },
+    FellAtSea {
+        lat_deg: f64,
+        lon_deg: f64,
+        /// Configured areas containing the point (EEZ, sea).
+        areas: Vec<usize>,
+        predicted: bool,
+    },
+    ReachedOrbit,
+    TrackLost {
+        lat_deg: f64,
+        lon_deg: f64,
+        alt_km: f64,
+    },
+}
+
+impl Outcome {
+    pub fn event_name(&self) -> &'static str {
+        match self {
+            Outcome::FellInRegion { .. } => "fell_in_region",
+            Outcome::FellAtSea { .. } => "fell_at_sea",
+            Outcome::ReachedOrbit => "reached_orbit",
+            Outcome::TrackLost { .. } => "track_lost",
+        }
+    }
+}
+
+/// One object's outcome.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ObjectOutcome {
+    pub track_id: u64,
+    pub t_s: f64,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// Regions the object was seen passing over.
+    pub passed_over: Vec<usize>,
+}
+
+/// What a notice says.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    LaunchDetected,
+    TakeShelter,
+    ShelterLifted,
+    PassedOver,
+    Result,
+}
+
+impl NoticeKind {
+    pub fn event_name(&self) -> &'static str {
+        match self {
+            NoticeKind::LaunchDetected => "launch_detected",
+            NoticeKind::TakeShelter => "take_shelter",
+            NoticeKind::ShelterLifted => "shelter_lifted",
+            NoticeKind::PassedOver => "passed_over",
+            NoticeKind::Result => "result",
+        }
+    }
+}
+
+/// One public message of one authority (rendered as CAP by [`crate::cap`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub authority: usize,
+    pub event: u32,
+    /// Position in the event's chain (0 = first message).
+    pub seq: u32,
+    pub t_s: f64,
+    pub kind: NoticeKind,
+    pub msg_type: MsgType,
+    /// Regions this notice is about: newly warned, lifted or passed over.
+    pub regions: Vec<usize>,
+    /// Regions still under a shelter warning after this notice.
+    pub warned: Vec<usize>,
+    /// Largest threat probability among `regions` (warnings and lifts).
+    pub probability: Option<f64>,
+    pub certainty: Certainty,
+    /// Earliest time a sampled future reaches one of `regions` (warnings).
+    pub expected_t_s: Option<f64>,
+    pub outcomes: Vec<ObjectOutcome>,
+    pub track_ids: Vec<u64>,
+}
+
+#[derive(Clone, Debug)]
+struct TrackState {
+    event: usize,
+    last_t_s: f64,
+    last_measured: Option<(f64, [f64; 3])>,
+    last_alt_m: f64,
+    classification: Classification,
+    boost_probability: f64,
+    forecast: Option<Forecast>,
+    passed: BTreeSet<usize>,
+    ended: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct RegionState {
+    warned: bool,
+    below_since: Option<f64>,
+    passed: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Event {
+    last_activity_t_s: f64,
+    tracks: BTreeSet<u64>,
+    regions: BTreeMap<usize, RegionState>,
+    seq: u32,
+    closed: bool,
+}
+
+/// One authority's warning engine.
+pub struct Engine {
+    pub index: usize,
+    pub authority: Authority,
+    event_cfg: EventConfig,
+    min_alt_m: f64,
+    in_scope: Vec<bool>,
+    tracks: BTreeMap<u64, TrackState>,
+    events: Vec<Event>,
+}
+
+impl Engine {
+    pub fn new(
+        index: usize,
+        authority: Authority,
+        event_cfg: EventConfig,
+        forecast_cfg: &ForecastConfig,
+        regions: &RegionSet,
+    ) -> Self {
+        let mut in_scope = vec![false; regions.len()];
+        for &r in &authority.regions {
+            in_scope[r] = true;
+        }
+        Engine {
+            index,
+            authority,
+            event_cfg,
+            min_alt_m: forecast_cfg.overflight_min_alt_m,
+            in_scope,
+            tracks: BTreeMap::new(),
+            events: Vec::new(),
+        }
+    }
+
+    fn notice(&mut self, e: usize, t_s: f64, kind: NoticeKind, msg_type: MsgType) -> Notice {
+        let ev = &mut self.events[e];
+        let seq = ev.seq;
+        ev.seq += 1;
+        let msg_type = if seq == 0 { MsgType::Alert } else { msg_type };
+        Notice {
+            authority: self.index,
+            event: e as u32,
+            seq,
+            t_s,
+            kind,
+            msg_type,
+            regions: vec![],
+            warned: ev
+                .regions
+                .iter()
+                .filter(|(_, s)| s.warned)
+                .map(|(r, _)| *r)
+                .collect(),
+            probability: None,
+            certainty: Certainty::Unknown,
+            expected_t_s: None,
+            outcomes: vec![],
+            track_ids: ev.tracks.iter().copied().collect(),
+        }
+    }
+
+    /// Takes one track update; returns the notices it causes.
+    pub fn update(&mut self, u: &TrackUpdate<'_>, regions: &RegionSet) -> Vec<Notice> {
+        let mut out = Vec::new();
+        let (lat, lon, alt) = fast_geodetic(u.position_ecef_m);
+        let (lat, lon) = (lat.to_degrees(), lon.to_degrees());
+        // Join or open an event.
+        if !self.tracks.contains_key(&u.track_id) {
+            let launch_like = u.hits >= self.event_cfg.min_hits
+                && vec3::norm(u.velocity_ecef_m_s) >= self.event_cfg.min_speed_m_s
+                && alt >= self.event_cfg.min_alt_m;
+            if !launch_like {
+                return out;
+            }
+            let gap = self.event_cfg.gap_s;
+            let e = match self
+                .events
+                .iter()
+                .rposition(|ev| !ev.closed && u.t_s - ev.last_activity_t_s <= gap)
+            {
+                Some(e) => e,
+                None => {
+                    self.events.push(Event {
+                        last_activity_t_s: u.t_s,
+                        tracks: BTreeSet::new(),
+                        regions: BTreeMap::new(),
+                        seq: 0,
+                        closed: false,
+                    });
+                    self.events.len() - 1
+                }
+            };
+            self.events[e].tracks.insert(u.track_id);
+            self.tracks.insert(
+                u.track_id,
+                TrackState {
+                    event: e,
+                    last_t_s: u.t_s,
+                    last_measured: None,
+                    last_alt_m: alt,
+                    classification: u.classification,
+                    boost_probability: u.boost_probability,
+                    forecast: None,
+                    passed: BTreeSet::new(),
+                    ended: None,
+                },
+            );
+            if self.events[e].seq == 0 && self.authority.announce_launches {
+                let mut n = self.notice(e, u.t_s, NoticeKind::LaunchDetected, MsgType::Alert);
+                n.certainty = Certainty::Observed;
+                n.track_ids = vec![u.track_id];
+                out.push(n);
+            }
+        }
+        let Some(ts) = self.tracks.get_mut(&u.track_id) else {
+            return out;
+        };
+        if ts.ended.is_some() {
+            return out;
+        }
+        let e = ts.event;
+        ts.last_t_s = u.t_s;
+        ts.last_alt_m = alt;
+        ts.classification = u.classification;
+        ts.boost_probability = u.boost_probability;
+        self.events[e].last_activity_t_s = u.t_s;
+
+        // Overflight, from measured positions only: the sub-points along the segment from the
+        // previous measured position (if recent) to this one.
+        let mut newly_passed = Vec::new();
+        if u.measured {
+            let mut points = vec![(lat, lon, alt)];
+            if let Some((t_prev, p_prev)) = ts.last_measured {
+                if u.t_s - t_prev <= 20.0 {
+                    let d = vec3::norm(vec3::sub(u.position_ecef_m, p_prev));
+                    let n = (d / 5_000.0).ceil().min(50.0) as usize;
+                    for k in 1..n {
+                        let f = k as f64 / n as f64;
+                        let p = vec3::add(p_prev, vec3::scale(vec3::sub(u.position_ecef_m, p_prev), f));
+                        let (a, b, h) = fast_geodetic(p);
+                        points.push((a.to_degrees(), b.to_degrees(), h));
+                    }
+                }
+            }
+            ts.last_measured = Some((u.t_s, u.position_ecef_m));
+            for (la, lo, h) in points {
+                if h < self.min_alt_m {
+                    continue;
+                }
+                for r in regions.regions_at(la, lo) {
+                    if self.in_scope[r] && ts.passed.insert(r) {
+                        let rs = self.events[e].regions.entry(r).or_default();
+                        if !rs.passed {
+                            rs.passed = true;
+                            newly_passed.push(r);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(f) = u.forecast {
+            ts.forecast = Some(f.clone());
+        }
+        if !newly_passed.is_empty() {
+            newly_passed.sort_unstable();
+            let mut n = self.notice(e, u.t_s, NoticeKind::PassedOver, MsgType::Update);
+            n.regions = newly_passed;
+            n.certainty = Certainty::Observed;
+            n.track_ids = vec![u.track_id];
+            out.push(n);
+        }
+
+        if u.forecast.is_some() {
+            out.extend(self.decide(e, u.t_s));
+        }
+        out
+    }
+
+    /// Re-evaluates the warnings of event `e` from its tracks' latest forecasts.
+    fn decide(&mut self, e: usize, t_s: f64) -> Vec<Notice> {
+        let mut out = Vec::new();
+        // Threat per region: the largest over the event's live tracks' forecasts.
+        let mut threat: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
+        for id in &self.events[e].tracks {
+            let Some(ts) = self.tracks.get(id) else {
+                continue;
+            };
+            if ts.ended.is_some() {
+                continue;
+            }
+            let Some(f) = &ts.forecast else { continue };
+            for (r, o) in &f.regions {
+                if !self.in_scope[*r] {
+                    continue;
+                }
+                let p = o.threat as f64 / f.samples as f64;
+                let entry = threat.entry(*r).or_insert((0.0, f64::INFINITY));
+                entry.0 = entry.0.max(p);
+                entry.1 = entry.1.min(o.first_t_s);
+            }
+        }
+        let a = &self.authority;
+        let mut added = Vec::new();
+        let mut lifted = Vec::new();
+        let (mut p_added, mut p_lifted, mut first) = (0.0f64, 0.0f64, f64::INFINITY);
+        let ev = &mut self.events[e];
+        for (&r, &(p, t_first)) in &threat {
+            let rs = ev.regions.entry(r).or_default();
+            if !rs.warned && !rs.passed && p >= a.warn_probability {
+                rs.warned = true;
+                rs.below_since = None;
+                added.push(r);
+                p_added = p_added.max(p);
+                first = first.min(t_first);
+            }
+        }
+        for (&r, rs) in ev.regions.iter_mut() {
+            if !rs.warned || rs.passed {
+                continue;
+            }
+            let p = threat.get(&r).map_or(0.0, |x| x.0);
+            if p < a.cancel_probability {
+                let since = *rs.below_since.get_or_insert(t_s);
+                if t_s - since >= a.dwell_s {
+                    rs.warned = false;
+                    rs.below_since = None;
+                    lifted.push(r);
+                    p_lifted = p_lifted.max(p);
+                }
+            } else {
+                rs.below_since = None;
+            }
+        }
+        if !added.is_empty() {
+            let mut n = self.notice(e, t_s, NoticeKind::TakeShelter, MsgType::Update);
+            n.regions = added;
+            n.probability = Some(p_added);
+            n.certainty = Certainty::from_probability(p_added);
+            n.expected_t_s = first.is_finite().then_some(first);
+            out.push(n);
+        }
+        if !lifted.is_empty() {
+            let mut n = self.notice(e, t_s, NoticeKind::ShelterLifted, MsgType::Update);
+            let none_left = n.warned.is_empty()
+                && !self.events[e].regions.values().any(|s| s.passed);
+            if none_left && n.seq > 0 {
+                n.msg_type = MsgType::Cancel;
+            }
+            n.regions = lifted;
+            n.probability = Some(p_lifted);
+            n.certainty = Certainty::Unlikely;
+            out.push(n);
+        }
+        out
+    }
+
+    /// A track last seen at `last_seen_t_s` has ended (deleted or merged by the tracker), as
+    /// learnt at `t_s`; closes its event when it was the last one.
+    pub fn track_ended(
+        &mut self,
+        track_id: u64,
+        last_seen_t_s: f64,
+        t_s: f64,
+        regions: &RegionSet,
+    ) -> Vec<Notice> {
+        let Some(ts) = self.tracks.get_mut(&track_id) else {
+            return vec![];
+        };
+        if ts.ended.is_some() {
+            return vec![];
+        }
+        ts.ended = Some(last_seen_t_s);
+        let e = ts.event;
+        let mut out = self.decide(e, t_s);
+        let all_ended = self.events[e]
+            .tracks
+            .iter()
+            .all(|id| self.tracks.get(id).is_none_or(|t| t.ended.is_some()));
+        if all_ended && !self.events[e].closed {
+            out.extend(self.close(e, t_s, regions));
+        }
+        out
+    }
+
+    /// Ends every open event at `t_s` (end of the run).
+    pub fn finish(&mut self, t_s: f64, regions: &RegionSet) -> Vec<Notice> {
+        let mut out = Vec::new();
+        for e in 0..self.events.len() {
+            if !self.events[e].closed {
+                for id in self.events[e].tracks.clone() {
+                    if let Some(ts) = self.tracks.get_mut(&id) {
+                        ts.ended.get_or_insert(t_s);
+                    }
+                }
+                out.extend(self.close(e, t_s, regions));
+            }
+        }
+        out
+    }
+
+    fn close(&mut self, e: usize, t_s: f64, regions: &RegionSet) -> Vec<Notice> {
+        self.events[e].closed = true;
+        let ids: Vec<u64> = self.events[e].tracks.iter().copied().collect();
+        let mut outcomes = Vec::new();
+        for id in &ids {
+            let Some(ts) = self.tracks.get(id) else {
+                continue;
+            };
+            let end = ts.ended.unwrap_or(t_s);
+            let outcome = outcome_of(ts, regions, self.min_alt_m);
+            // A lost track with another track of the event still updated after it ended was
+            // most likely re-acquired or merged: its "lost" says nothing about the object.
+            if matches!(outcome, Outcome::TrackLost { .. })
+                && ids.iter().any(|o| {
+                    o != id && self.tracks.get(o).is_some_and(|x| x.last_t_s > end)
+                })
+            {
+                continue;
+            }
+            outcomes.push(ObjectOutcome {
+                track_id: *id,
+                t_s: end,
+                outcome,
+                passed_over: ts.passed.iter().copied().collect(),
+            });
+        }
+        if outcomes.is_empty() {
+            return vec![];
+        }
+        // The object that went furthest (passed over most, then latest end) first.
+        outcomes.sort_by(|a, b| {
+            b.passed_over
+                .len()
+                .cmp(&a.passed_over.len())
+                .then(b.t_s.total_cmp(&a.t_s))
+        });
+        let chain_open = self.events[e].seq > 0;
+        let touched = self.events[e]
+            .regions
+            .values()
+            .any(|s| s.warned || s.passed);
+        // An authority that does not announce launches and never warned stays silent.
+        if !chain_open && !touched {
+            return vec![];
+        }
+        for s in self.events[e].regions.values_mut() {
+            s.warned = false;
+        }
+        let mut n = self.notice(e, t_s, NoticeKind::Result, MsgType::Update);
+        n.certainty = if outcomes
+            .iter()
+            .all(|o| matches!(o.outcome, Outcome::TrackLost { .. }))
+        {
+            Certainty::Unknown
+        } else if outcomes.iter().any(|o| {
+            matches!(
+                o.outcome,
+                Outcome::FellAtSea {
+                    predicted: true,
+                    ..
+                } | Outcome::FellInRegion {
+                    predicted: true,
+                    ..
+                }
+            )
+        }) {
+            Certainty::Likely
+        } else {
+            Certainty::Observed
+        };
+        n.regions = self.events[e]
+            .regions
+            .iter()
+            .filter(|(_, s)| s.passed)
+            .map(|(r, _)| *r)
+            .collect();
+        n.outcomes = outcomes;
+        vec![n]
+    }
+}
+
+/// What a track's end supports.
+fn outcome_of(ts: &TrackState, regions: &RegionSet, min_alt_m: f64) -> Outcome {
+    let last = ts.last_measured.map(|(_, p)| p);
+    let lost = || {
+        let (lat, lon, h) = last.map(fast_geodetic).unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+        Outcome::TrackLost {
+            lat_deg: lat.to_degrees(),
+            lon_deg: lon.to_degrees(),
+            alt_km: h / 1e3,
+        }
+    };
+    if ts.classification == Classification::Orbital && ts.boost_probability < 0.5 {
+        if ts.forecast.as_ref().is_none_or(|f| f.orbit_fraction() >= 0.9) {
+            return Outcome::ReachedOrbit;
+        }
+        return lost();
+    }
+    // Seen coming down low: the last measured sub-point is where it fell (within a few km).
+    if let Some(p) = last {
+        let (lat, lon, h) = fast_geodetic(p);
+        if h < min_alt_m.min(30_000.0) && ts.boost_probability < 0.5 {
+            let (lat, lon) = (lat.to_degrees(), lon.to_degrees());
+            return fell_at(lat, lon, regions, false);
+        }
+    }
+    // A converged ballistic future: nearly all samples come down, close together.
+    if let Some(f) = &ts.forecast {
+        let recent = ts
+            .last_measured
+            .is_some_and(|(t, _)| t - f.t_s <= 30.0 && f.t_s - t <= 30.0);
+        if let Some(imp) = f.impact {
+            if recent
+                && ts.boost_probability < 0.1
+                && f.impact_fraction() >= 0.95
+                && imp.radius95_m <= 100_000.0
+            {
+                return fell_at(imp.lat_deg, imp.lon_deg, regions, true);
+            }
+        }
+    }
+    lost()
+}
+
+fn fell_at(lat: f64, lon: f64, regions: &RegionSet, predicted: bool) -> Outcome {
+    match regions.admin_at(lat, lon) {
+        Some(region) => Outcome::FellInRegion {
+            region,
+            lat_deg: lat,
+            lon_deg: lon,
+            predicted,
+        },
+        None => Outcome::FellAtSea {
+            lat_deg: lat,
+            lon_deg: lon,
+            areas: regions.areas_at(lat, lon).collect(),
+            predicted,
+        },
+    }
+}

@@ -1,0 +1,185 @@
+//! One node's path from detections to public notices, in one world: tracker → forecasts →
+//! each authority's engine → CAP.
+//!
+//! The node is generic over its [`World`]: it only takes detections admitted to that world, and
+//! every notice and CAP message it produces carries the same world, so a real node cannot emit
+//! anything from exercise input, and an exercise node's alerts are `Exercise` by type.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
+
+use tripoint_core::world::{InWorld, World};
+use tripoint_core::{Detection, Epoch, Nation, SensorId};
+use tripoint_track::feed::batches;
+use tripoint_track::products::classify;
+use tripoint_track::tracker::{MultiTargetTracker, TrackerConfig};
+
+use crate::cap::{CapMessage, CapWriter};
+use crate::config::WarnConfig;
+use crate::engine::{Engine, Notice, TrackUpdate};
+use crate::forecast::Forecaster;
+use crate::region::{RegionKind, RegionSet};
+
+/// Everything one run produced.
+pub struct NodeRun<M: World> {
+    /// Track time zero (the first detection).
+    pub epoch: Epoch,
+    pub notices: Vec<InWorld<M, Notice>>,
+    pub messages: Vec<InWorld<M, CapMessage>>,
+    pub stats: RunStats,
+}
+
+/// Counts and timings of one run.
+#[derive(Clone, Debug, Default)]
+pub struct RunStats {
+    pub detections: usize,
+    pub rejected: usize,
+    pub forecasts: usize,
+    pub forecast_seconds: Vec<f64>,
+    /// Engine time per track update that carried a forecast (s).
+    pub decision_seconds: Vec<f64>,
+    pub wall_seconds: f64,
+}
+
+/// Runs one node over a time-ordered detection stream of world `M`.
+pub fn run_node<M: World>(
+    detections: &[InWorld<M, Detection>],
+    owners: &HashMap<SensorId, Nation>,
+    tracker_cfg: TrackerConfig,
+    cfg: &WarnConfig,
+    regions: &RegionSet,
+    mut progress: impl FnMut(usize),
+) -> NodeRun<M> {
+    let t0 = Instant::now();
+    let raw: Vec<Detection> = detections.iter().map(|d| d.get().clone()).collect();
+    let epoch = raw.first().map_or(Epoch::from_unix_seconds(0.0), |d| d.time);
+    let (batches, rejected) = batches(&raw, owners, epoch);
+    let mut stats = RunStats {
+        detections: raw.len(),
+        rejected: rejected.len(),
+        ..RunStats::default()
+    };
+    let watched: BTreeSet<usize> = cfg
+        .authorities
+        .iter()
+        .flat_map(|a| a.regions.iter().copied())
+        .filter(|&r| regions.get(r).kind == RegionKind::Area)
+        .collect();
+    let forecaster = Forecaster {
+        cfg: cfg.forecast.clone(),
+        regions,
+        watched_areas: watched.into_iter().collect(),
+    };
+    let mut engines: Vec<Engine> = cfg
+        .authorities
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Engine::new(i, a.clone(), cfg.event.clone(), &cfg.forecast, regions))
+        .collect();
+    let mut tracker = MultiTargetTracker::new(tracker_cfg);
+    let mut notices: Vec<Notice> = Vec::new();
+    let mut last_forecast: HashMap<u64, f64> = HashMap::new();
+    let mut known: BTreeMap<u64, f64> = BTreeMap::new();
+    let mut last_sweep = f64::NEG_INFINITY;
+    let mut n = 0usize;
+    let mut t_last = 0.0;
+    for (k, b) in batches.iter().enumerate() {
+        n += b.len();
+        let t = b[0].t_s;
+        t_last = f64::max(t_last, t);
+        let events = tracker.process_batch(b);
+        for ev in events.iter().filter(|e| e.confirmed) {
+            let Some(tr) = tracker.tracks().iter().find(|t| t.id == ev.track_id) else {
+                continue;
+            };
+            let e = tr.estimate();
+            let (class, _) = classify(&e, tr.imm.mu[0]);
+            let sigma_v = (e.p[(3, 3)] + e.p[(4, 4)] + e.p[(5, 5)]).max(0.0).sqrt();
+            let fc = &cfg.forecast;
+            let due = tr.hits >= fc.min_hits
+                && e.position_sigma_m() <= fc.max_position_sigma_m
+                && sigma_v <= fc.max_velocity_sigma_m_s
+                && last_forecast
+                    .get(&tr.id)
+                    .is_none_or(|&t| e.t_s - t >= fc.every_s);
+            let forecast = if due {
+                let ft = Instant::now();
+                let f = forecaster.forecast(tr.id, &e);
+                stats.forecast_seconds.push(ft.elapsed().as_secs_f64());
+                if f.is_some() {
+                    last_forecast.insert(tr.id, e.t_s);
+                    stats.forecasts += 1;
+                }
+                f
+            } else {
+                None
+            };
+            let u = TrackUpdate {
+                track_id: tr.id,
+                t_s: e.t_s,
+                position_ecef_m: e.position(),
+                velocity_ecef_m_s: e.velocity(),
+                measured: true,
+                hits: tr.hits,
+                boost_probability: tr.imm.mu[0],
+                classification: class,
+                forecast: forecast.as_ref(),
+            };
+            known.insert(tr.id, e.t_s);
+            let dt = Instant::now();
+            for eng in engines.iter_mut() {
+                // A notice is issued when the node learns of it: never before the latest
+                // detection time (a late, out-of-sequence update carries an older time).
+                let mut ns = eng.update(&u, regions);
+                ns.iter_mut().for_each(|n| n.t_s = n.t_s.max(t_last));
+                notices.extend(ns);
+            }
+            if forecast.is_some() {
+                stats.decision_seconds.push(dt.elapsed().as_secs_f64());
+            }
+        }
+        // Tracks that have gone (deleted or merged), swept once per second of track time.
+        if t - last_sweep >= 1.0 {
+            last_sweep = t;
+            let live: BTreeSet<u64> = tracker.tracks().iter().map(|t| t.id).collect();
+            let gone: Vec<(u64, f64)> = known
+                .iter()
+                .filter(|(id, _)| !live.contains(id))
+                .map(|(id, t)| (*id, *t))
+                .collect();
+            for (id, t_end) in gone {
+                known.remove(&id);
+                for eng in engines.iter_mut() {
+                    let mut ns = eng.track_ended(id, t_end, t_last, regions);
+                    ns.iter_mut().for_each(|n| n.t_s = n.t_s.max(t_last));
+                    notices.extend(ns);
+                }
+            }
+        }
+        if k % 512 == 0 {
+            progress(n);
+        }
+    }
+    progress(n);
+    for eng in engines.iter_mut() {
+        notices.extend(eng.finish(t_last, regions));
+    }
+    stats.rejected += tracker.rejected.too_late + tracker.rejected.numerical;
+    let authorities: Vec<_> = cfg.authorities.clone();
+    let mut writer = CapWriter::new(regions, &authorities, epoch);
+    let notices: Vec<InWorld<M, Notice>> = match detections.first() {
+        Some(d) => notices
+            .into_iter()
+            .map(|n| d.as_ref().map(|_| n))
+            .collect(),
+        None => vec![],
+    };
+    let messages = notices.iter().map(|n| writer.render(n)).collect();
+    stats.wall_seconds = t0.elapsed().as_secs_f64();
+    NodeRun {
+        epoch,
+        notices,
+        messages,
+        stats,
+    }
+}
