@@ -5,6 +5,7 @@ mod csvio;
 mod montecarlo;
 mod sim_cmd;
 mod track_cmd;
+mod warn_cmd;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,10 @@ enum Command {
     /// Score tracks against the truth (GOSPA, RMSE, impact miss, ellipse coverage), or run a
     /// Monte Carlo campaign.
     Score(track_cmd::ScoreArgs),
+    /// Public warnings: run a scenario through sim → track → warn (CAP 1.2 and a timeline), or
+    /// a Monte Carlo campaign of false warnings and misses.
+    #[command(subcommand)]
+    Warn(warn_cmd::WarnCommand),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
         Command::Sim(cmd) => sim_cmd::run(cmd),
         Command::Track(a) => track_cmd::run_track(&a),
         Command::Score(a) => track_cmd::run_score(&a),
+        Command::Warn(cmd) => warn_cmd::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -353,7 +353,6 @@ impl<'a> CapWriter<'a> {
         let time = at(n.t_s);
         let names = self.names(&n.regions, lang);
         let pct = n.probability.map_or(String::new(), |p| format!("{:.0}", p * 100.0));
-        let expected = n.expected_t_s.map(at).unwrap_or_else(|| time.clone());
         match (&n.kind, lang) {
             (NoticeKind::LaunchDetected, Lang::En) => Text::new(
                 "Missile launch",
@@ -376,19 +375,19 @@ impl<'a> CapWriter<'a> {
             (NoticeKind::TakeShelter, Lang::En) => Text::new(
                 "Missile alert",
                 "Missile alert: take shelter",
-                format!("A missile may pass over or fall in {names} from about {expected} (probability {pct} %). Take shelter now."),
+                format!("As of {time} a missile may pass over or fall in {names} (probability {pct} %). Take shelter now."),
                 "Take shelter immediately in a sturdy building or underground. If there is no building nearby, take cover or lie flat on the ground and protect your head.",
             ),
             (NoticeKind::TakeShelter, Lang::Ja) => Text::new(
                 "ミサイル警報",
                 "ミサイル発射。ミサイル発射。避難してください",
-                format!("{expected}頃から、ミサイルが{names}の上空を通過、または落下するおそれがあります（確率{pct}%）。直ちに避難してください。"),
+                format!("{time}現在、ミサイルが{names}の上空を通過、または落下するおそれがあります（確率{pct}%）。直ちに避難してください。"),
                 "直ちに頑丈な建物や地下に避難してください。近くに適当な建物がない場合は、物陰に身を隠すか地面に伏せて頭部を守ってください。",
             ),
             (NoticeKind::TakeShelter, Lang::Ko) => Text::new(
                 "미사일 경보",
                 "미사일 경보: 대피하십시오",
-                format!("{expected}경부터 미사일이 {names} 상공을 통과하거나 낙하할 가능성이 있습니다(확률 {pct}%). 즉시 대피하십시오."),
+                format!("{time} 현재 미사일이 {names} 상공을 통과하거나 낙하할 가능성이 있습니다(확률 {pct}%). 즉시 대피하십시오."),
                 "즉시 튼튼한 건물이나 지하로 대피하십시오. 근처에 건물이 없으면 엄폐물 뒤에 숨거나 땅에 엎드려 머리를 보호하십시오.",
             ),
             (NoticeKind::ShelterLifted, Lang::En) => Text::new(
