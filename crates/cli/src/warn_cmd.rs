@@ -345,6 +345,15 @@ fn run_one(a: &RunArgs) -> Result<()> {
                             if areas.is_empty() { String::new() } else { format!(" [{}]", ids(areas).join(" ")) },
                             if *predicted { " (predicted)" } else { "" }
                         ),
+                        tripoint_warn::engine::Outcome::FellOutside {
+                            lat_deg,
+                            lon_deg,
+                            predicted,
+                        } => format!(
+                            "track {} came down outside the alert regions {lat_deg:.2}N {lon_deg:.2}E{}",
+                            o.track_id,
+                            if *predicted { " (predicted)" } else { "" }
+                        ),
                         tripoint_warn::engine::Outcome::ReachedOrbit => {
                             format!("track {} reached orbit", o.track_id)
                         }

@@ -520,6 +520,18 @@ impl<'a> CapWriter<'a> {
                     ),
                 }
             }
+            (Outcome::FellOutside { lat_deg, lon_deg, predicted }, Lang::En) => format!(
+                "Object {i} came down outside Japan and Korea near {:.1}°N {:.1}°E{}.",
+                lat_deg, lon_deg, est(*predicted)
+            ),
+            (Outcome::FellOutside { lat_deg, lon_deg, predicted }, Lang::Ja) => format!(
+                "物体{i}は日本と韓国の領域外、北緯{:.1}度 東経{:.1}度付近に落下しました{}。",
+                lat_deg, lon_deg, est(*predicted)
+            ),
+            (Outcome::FellOutside { lat_deg, lon_deg, predicted }, Lang::Ko) => format!(
+                "물체 {i}은(는) 한국과 일본 영역 밖 북위 {:.1}도 동경 {:.1}도 부근에 낙하했습니다{}. ",
+                lat_deg, lon_deg, est(*predicted)
+            ),
             (Outcome::ReachedOrbit, Lang::En) => {
                 format!("Object {i} appears to have reached orbit.")
             }

@@ -27,7 +27,7 @@ use tripoint_track::products::Classification;
 
 use crate::config::{Authority, EventConfig, ForecastConfig};
 use crate::forecast::Forecast;
-use crate::region::RegionSet;
+use crate::region::{RegionKind, RegionSet};
 
 /// What the tracker says about one confirmed track at one update.
 #[derive(Clone, Copy, Debug)]
@@ -93,6 +93,13 @@ pub enum Outcome {
         areas: Vec<usize>,
         predicted: bool,
     },
+    /// Came down outside every alert region and every configured sea area (e.g. on land
+    /// outside Japan and Korea).
+    FellOutside {
+        lat_deg: f64,
+        lon_deg: f64,
+        predicted: bool,
+    },
     ReachedOrbit,
     TrackLost {
         lat_deg: f64,
@@ -106,6 +113,7 @@ impl Outcome {
         match self {
             Outcome::FellInRegion { .. } => "fell_in_region",
             Outcome::FellAtSea { .. } => "fell_at_sea",
+            Outcome::FellOutside { .. } => "fell_outside",
             Outcome::ReachedOrbit => "reached_orbit",
             Outcome::TrackLost { .. } => "track_lost",
         }
@@ -175,9 +183,12 @@ struct TrackState {
     last_t_s: f64,
     last_measured: Option<(f64, [f64; 3])>,
     last_alt_m: f64,
+    hits: u32,
     classification: Classification,
     boost_probability: f64,
     forecast: Option<Forecast>,
+    /// The forecast before `forecast`: a warning needs two forecasts in a row that agree.
+    previous: Option<Forecast>,
     passed: BTreeSet<usize>,
     ended: Option<f64>,
 }
@@ -192,6 +203,10 @@ struct RegionState {
 #[derive(Clone, Debug)]
 struct Event {
     last_activity_t_s: f64,
+    /// Every track has ended but one was last seen on a ballistic course that comes down at
+    /// this time: the event stays open for re-acquisition (a lofted missile leaves radar
+    /// coverage near apogee and comes back) and reports its result then.
+    pending_until_t_s: Option<f64>,
     tracks: BTreeSet<u64>,
     regions: BTreeMap<usize, RegionState>,
     seq: u32,
@@ -276,12 +291,17 @@ impl Engine {
             let e = match self
                 .events
                 .iter()
-                .rposition(|ev| !ev.closed && u.t_s - ev.last_activity_t_s <= gap)
+                .rposition(|ev| {
+                    !ev.closed
+                        && (u.t_s - ev.last_activity_t_s <= gap
+                            || ev.pending_until_t_s.is_some_and(|t| u.t_s <= t))
+                })
             {
                 Some(e) => e,
                 None => {
                     self.events.push(Event {
                         last_activity_t_s: u.t_s,
+                        pending_until_t_s: None,
                         tracks: BTreeSet::new(),
                         regions: BTreeMap::new(),
                         seq: 0,
@@ -291,6 +311,7 @@ impl Engine {
                 }
             };
             self.events[e].tracks.insert(u.track_id);
+            self.events[e].pending_until_t_s = None;
             self.tracks.insert(
                 u.track_id,
                 TrackState {
@@ -298,9 +319,11 @@ impl Engine {
                     last_t_s: u.t_s,
                     last_measured: None,
                     last_alt_m: alt,
+                    hits: u.hits,
                     classification: u.classification,
                     boost_probability: u.boost_probability,
                     forecast: None,
+                    previous: None,
                     passed: BTreeSet::new(),
                     ended: None,
                 },
@@ -321,6 +344,7 @@ impl Engine {
         let e = ts.event;
         ts.last_t_s = u.t_s;
         ts.last_alt_m = alt;
+        ts.hits = u.hits;
         ts.classification = u.classification;
         ts.boost_probability = u.boost_probability;
         self.events[e].last_activity_t_s = u.t_s;
@@ -359,7 +383,7 @@ impl Engine {
             }
         }
         if let Some(f) = u.forecast {
-            ts.forecast = Some(f.clone());
+            ts.previous = ts.forecast.replace(f.clone());
         }
         if !newly_passed.is_empty() {
             newly_passed.sort_unstable();
@@ -379,8 +403,11 @@ impl Engine {
     /// Re-evaluates the warnings of event `e` from its tracks' latest forecasts.
     fn decide(&mut self, e: usize, t_s: f64) -> Vec<Notice> {
         let mut out = Vec::new();
-        // Threat per region: the largest over the event's live tracks' forecasts.
-        let mut threat: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
+        // Threat per region: the largest over the event's live tracks. A track's threat to
+        // warn on is the lower of its last two forecasts (one wild forecast from a track that
+        // is still settling is not enough); its threat to keep a warning is the higher.
+        let mut warn_p: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
+        let mut keep_p: BTreeMap<usize, f64> = BTreeMap::new();
         for id in &self.events[e].tracks {
             let Some(ts) = self.tracks.get(id) else {
                 continue;
@@ -394,11 +421,15 @@ impl Engine {
                     continue;
                 }
                 let p = o.threat as f64 / f.samples as f64;
-                let entry = threat.entry(*r).or_insert((0.0, f64::INFINITY));
-                entry.0 = entry.0.max(p);
+                let before = ts.previous.as_ref().map_or(0.0, |g| g.threat(*r));
+                let entry = warn_p.entry(*r).or_insert((0.0, f64::INFINITY));
+                entry.0 = entry.0.max(p.min(before));
                 entry.1 = entry.1.min(o.first_t_s);
+                let k = keep_p.entry(*r).or_insert(0.0);
+                *k = k.max(p.max(before));
             }
         }
+        let threat = warn_p;
         let a = &self.authority;
         let mut added = Vec::new();
         let mut lifted = Vec::new();
@@ -418,7 +449,7 @@ impl Engine {
             if !rs.warned || rs.passed {
                 continue;
             }
-            let p = threat.get(&r).map_or(0.0, |x| x.0);
+            let p = keep_p.get(&r).copied().unwrap_or(0.0);
             if p < a.cancel_probability {
                 let since = *rs.below_since.get_or_insert(t_s);
                 if t_s - since >= a.dwell_s {
@@ -477,7 +508,40 @@ impl Engine {
             .iter()
             .all(|id| self.tracks.get(id).is_none_or(|t| t.ended.is_some()));
         if all_ended && !self.events[e].closed {
-            out.extend(self.close(e, t_s, regions));
+            // Wait for a predicted fall still to come.
+            let pending = self.events[e]
+                .tracks
+                .iter()
+                .filter_map(|id| self.tracks.get(id))
+                .filter(|t| t.classification == Classification::Ballistic)
+                .filter_map(|t| t.forecast.as_ref().and_then(|f| f.impact))
+                .map(|imp| imp.t_s + 60.0)
+                .fold(f64::NEG_INFINITY, f64::max);
+            if pending > t_s {
+                self.events[e].pending_until_t_s = Some(pending);
+            } else {
+                out.extend(self.close(e, t_s, regions));
+            }
+        }
+        out
+    }
+
+    /// Advances time: closes events whose awaited fall time has passed.
+    pub fn tick(&mut self, t_s: f64, regions: &RegionSet) -> Vec<Notice> {
+        let mut out = Vec::new();
+        for e in 0..self.events.len() {
+            let ev = &self.events[e];
+            if !ev.closed && ev.pending_until_t_s.is_some_and(|t| t_s >= t) {
+                let all_ended = ev
+                    .tracks
+                    .iter()
+                    .all(|id| self.tracks.get(id).is_none_or(|t| t.ended.is_some()));
+                if all_ended {
+                    out.extend(self.close(e, t_s, regions));
+                } else {
+                    self.events[e].pending_until_t_s = None;
+                }
+            }
         }
         out
     }
@@ -604,37 +668,85 @@ fn outcome_of(ts: &TrackState, regions: &RegionSet, min_alt_m: f64) -> Outcome {
             return fell_at(lat, lon, regions, false);
         }
     }
-    // A converged ballistic future: nearly all samples come down, close together.
-    if let Some(f) = &ts.forecast {
+    // A converged ballistic future: an established track, unpowered, nearly all samples
+    // coming down close together, and the forecast before agreeing. A region is named only
+    // when nine samples in ten fall in it; "at sea" only when at most one in twenty falls on
+    // land; anything in between is not known.
+    if let (Some(f), Some(prev)) = (&ts.forecast, &ts.previous) {
         let recent = ts
             .last_measured
-            .is_some_and(|(t, _)| t - f.t_s <= 30.0 && f.t_s - t <= 30.0);
-        if let Some(imp) = f.impact {
+            .is_some_and(|(t, _)| (t - f.t_s).abs() <= 30.0);
+        if let (Some(imp), Some(before)) = (f.impact, prev.impact) {
+            let agree = great_circle_m(imp.lat_deg, imp.lon_deg, before.lat_deg, before.lon_deg)
+                <= 50_000.0;
             if recent
+                && agree
+                && ts.hits >= 30
                 && ts.boost_probability < 0.1
                 && f.impact_fraction() >= 0.95
-                && imp.radius95_m <= 100_000.0
+                && imp.radius95_m <= 50_000.0
             {
-                return fell_at(imp.lat_deg, imp.lon_deg, regions, true);
+                let n = f.samples as f64;
+                let on_land: u32 = f
+                    .regions
+                    .iter()
+                    .filter(|(r, _)| regions.get(*r).kind == RegionKind::Admin1)
+                    .map(|(_, o)| o.impact)
+                    .sum();
+                let best = f
+                    .regions
+                    .iter()
+                    .filter(|(r, _)| regions.get(*r).kind == RegionKind::Admin1)
+                    .max_by_key(|(_, o)| o.impact);
+                if let Some((r, o)) = best {
+                    if o.impact as f64 >= 0.9 * n {
+                        return Outcome::FellInRegion {
+                            region: *r,
+                            lat_deg: imp.lat_deg,
+                            lon_deg: imp.lon_deg,
+                            predicted: true,
+                        };
+                    }
+                }
+                if on_land as f64 <= 0.05 * n {
+                    return fell_at(imp.lat_deg, imp.lon_deg, regions, true);
+                }
             }
         }
     }
     lost()
 }
 
+fn great_circle_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * 6_371_000.0 * a.sqrt().clamp(0.0, 1.0).asin()
+}
+
 fn fell_at(lat: f64, lon: f64, regions: &RegionSet, predicted: bool) -> Outcome {
-    match regions.admin_at(lat, lon) {
-        Some(region) => Outcome::FellInRegion {
+    if let Some(region) = regions.admin_at(lat, lon) {
+        return Outcome::FellInRegion {
             region,
             lat_deg: lat,
             lon_deg: lon,
             predicted,
-        },
-        None => Outcome::FellAtSea {
+        };
+    }
+    let areas: Vec<usize> = regions.areas_at(lat, lon).collect();
+    if areas.iter().any(|&a| regions.get(a).sea) {
+        Outcome::FellAtSea {
             lat_deg: lat,
             lon_deg: lon,
-            areas: regions.areas_at(lat, lon).collect(),
+            areas,
             predicted,
-        },
+        }
+    } else {
+        Outcome::FellOutside {
+            lat_deg: lat,
+            lon_deg: lon,
+            predicted,
+        }
     }
 }

@@ -12,6 +12,7 @@ use tripoint_core::world::{InWorld, World};
 use tripoint_core::{Detection, Epoch, Nation, SensorId};
 use tripoint_track::feed::batches;
 use tripoint_track::products::classify;
+use tripoint_track::state::ACC;
 use tripoint_track::tracker::{MultiTargetTracker, TrackerConfig};
 
 use crate::cap::{CapMessage, CapWriter};
@@ -81,6 +82,8 @@ pub fn run_node<M: World>(
     let mut last_forecast: HashMap<u64, f64> = HashMap::new();
     let mut known: BTreeMap<u64, f64> = BTreeMap::new();
     let mut last_sweep = f64::NEG_INFINITY;
+    let mut last_tick = f64::NEG_INFINITY;
+    let debug = std::env::var_os("TRIPOINT_WARN_DEBUG").is_some();
     let mut n = 0usize;
     let mut t_last = 0.0;
     for (k, b) in batches.iter().enumerate() {
@@ -96,7 +99,16 @@ pub fn run_node<M: World>(
             let (class, _) = classify(&e, tr.imm.mu[0]);
             let sigma_v = (e.p[(3, 3)] + e.p[(4, 4)] + e.p[(5, 5)]).max(0.0).sqrt();
             let fc = &cfg.forecast;
+            // A track the IMM calls powered but whose "thrust" points backwards is a
+            // decelerating object (debris in drag, or a mis-association): its ballistic
+            // future says nothing reliable, so it is not forecast.
+            let b = &tr.imm.states[0];
+            let v = e.velocity();
+            let speed = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt().max(1.0);
+            let thrust_along = (b.x[ACC] * v[0] + b.x[ACC + 1] * v[1] + b.x[ACC + 2] * v[2]) / speed;
+            let decelerating = tr.imm.mu[0] > 0.5 && thrust_along < 0.0;
             let due = tr.hits >= fc.min_hits
+                && !decelerating
                 && e.position_sigma_m() <= fc.max_position_sigma_m
                 && sigma_v <= fc.max_velocity_sigma_m_s
                 && last_forecast
@@ -106,9 +118,21 @@ pub fn run_node<M: World>(
                 let ft = Instant::now();
                 let f = forecaster.forecast(tr.id, &e);
                 stats.forecast_seconds.push(ft.elapsed().as_secs_f64());
-                if f.is_some() {
+                if let Some(f) = &f {
                     last_forecast.insert(tr.id, e.t_s);
                     stats.forecasts += 1;
+                    if debug {
+                        let top: Vec<String> = f
+                            .regions
+                            .iter()
+                            .filter(|(_, o)| o.threat * 10 >= f.samples)
+                            .map(|(r, o)| format!("{}:{:.2}", regions.get(*r).id, o.threat as f64 / f.samples as f64))
+                            .collect();
+                        eprintln!(
+                            "forecast t={:.1} track={} hits={} acc={:.1} sp={:.0} sv={:.1} boost={:.2} class={:?} impacts={} orbits={} {}",
+                            e.t_s, tr.id, tr.hits, thrust_along, e.position_sigma_m(), sigma_v, tr.imm.mu[0], class, f.impacts, f.orbits, top.join(" ")
+                        );
+                    }
                 }
                 f
             } else {
@@ -154,6 +178,12 @@ pub fn run_node<M: World>(
                     ns.iter_mut().for_each(|n| n.t_s = n.t_s.max(t_last));
                     notices.extend(ns);
                 }
+            }
+        }
+        if t - last_tick >= 1.0 {
+            last_tick = t;
+            for eng in engines.iter_mut() {
+                notices.extend(eng.tick(t_last, regions));
             }
         }
         if k % 512 == 0 {

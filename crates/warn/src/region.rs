@@ -144,6 +144,8 @@ pub struct Region {
     pub polygons: Vec<Polygon>,
     /// `[min_lon, min_lat, max_lon, max_lat]`.
     pub bbox: [f64; 4],
+    /// A sea area (an object falling only here fell "at sea").
+    pub sea: bool,
 }
 
 impl Region {
@@ -294,6 +296,8 @@ struct AreasFile {
 struct AreaEntry {
     id: String,
     names: Names,
+    #[serde(default)]
+    sea: bool,
     /// `[lat_deg, lon_deg]` vertices (the CAP order; closed or not).
     polygon: Vec<[f64; 2]>,
 }
@@ -492,6 +496,7 @@ impl RegionSet {
                 names,
                 polygons,
                 bbox,
+                sea: false,
             });
         }
         let n_admin = regions.len();
@@ -533,6 +538,7 @@ impl RegionSet {
                 names: a.names,
                 polygons,
                 bbox,
+                sea: a.sea,
             });
         }
         let mut by_id = HashMap::new();
