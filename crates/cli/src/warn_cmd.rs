@@ -107,11 +107,18 @@ fn node<M: World>(
         .cloned()
         .map(InWorld::<M, Detection>::admit)
         .collect::<Result<Vec<_>, _>>()?;
-    let r = run_node(&admitted, owners, TrackerConfig::default(), cfg, regions, |n| {
-        if let Some(b) = bar {
-            b.set_position(n as u64);
-        }
-    });
+    let r = run_node(
+        &admitted,
+        owners,
+        TrackerConfig::default(),
+        cfg,
+        regions,
+        |n| {
+            if let Some(b) = bar {
+                b.set_position(n as u64);
+            }
+        },
+    );
     Ok((
         r.epoch,
         r.notices.into_iter().map(InWorld::into_inner).collect(),
@@ -163,11 +170,9 @@ pub fn simulate(
                 .iter()
                 .find(|x| x.id == o.id.as_str())
                 .and_then(|x| match &x.ending {
-                    Ending::Impact { impact } => Some((
-                        t1 + offset,
-                        impact.lat_deg,
-                        impact.lon_deg,
-                    )),
+                    Ending::Impact { impact } => {
+                        Some((t1 + offset, impact.lat_deg, impact.lon_deg))
+                    }
                     _ => None,
                 });
             TruthPath {
@@ -233,8 +238,7 @@ fn run_one(a: &RunArgs) -> Result<()> {
     bar.finish_and_clear();
 
     let cap_dir = a.out.join("cap");
-    fs::create_dir_all(&cap_dir)
-        .with_context(|| format!("cannot create {}", cap_dir.display()))?;
+    fs::create_dir_all(&cap_dir).with_context(|| format!("cannot create {}", cap_dir.display()))?;
     // A rerun into the same folder must not leave stale messages beside the new ones.
     for entry in fs::read_dir(&cap_dir)? {
         let p = entry?.path();
@@ -282,7 +286,10 @@ fn run_one(a: &RunArgs) -> Result<()> {
         for o in &n.outcomes {
             let mut v = serde_json::to_value(o)?;
             if let Some(obj) = v.as_object_mut() {
-                obj.insert("t_since_launch_s".into(), json!(((o.t_s - w.launch_t_s) * 10.0).round() / 10.0));
+                obj.insert(
+                    "t_since_launch_s".into(),
+                    json!(((o.t_s - w.launch_t_s) * 10.0).round() / 10.0),
+                );
                 obj.insert("event".into(), json!(o.outcome.event_name()));
                 obj.insert("authority".into(), json!(a.nation));
                 obj.insert("passed_over".into(), json!(ids(&o.passed_over)));
@@ -293,6 +300,7 @@ fn run_one(a: &RunArgs) -> Result<()> {
                 };
                 obj.insert("regions".into(), json!(region));
                 obj.insert("cap".into(), json!(m.identifier));
+                obj.insert("status".into(), json!(m.status));
             }
             lines.push_str(&v.to_string());
             lines.push('\n');
@@ -403,7 +411,11 @@ fn print_truth_and_scores(w: &WarnRun, cfg: &WarnConfig, regions: &RegionSet) {
         .collect();
     println!(
         "truth: regions passed over or hit: {}",
-        if list.is_empty() { "none".into() } else { list.join(", ") }
+        if list.is_empty() {
+            "none".into()
+        } else {
+            list.join(", ")
+        }
     );
     for (a, sc) in cfg.authorities.iter().zip(&w.scores) {
         if sc.reached.is_empty() && sc.warned.is_empty() {
@@ -423,9 +435,21 @@ fn print_truth_and_scores(w: &WarnRun, cfg: &WarnConfig, regions: &RegionSet) {
         println!(
             "{}: {}; false warnings: {}; misses: {}",
             a.nation,
-            if lead.is_empty() { "no region reached".into() } else { lead.join("; ") },
-            if sc.false_warnings.is_empty() { "none".into() } else { sc.false_warnings.join(", ") },
-            if sc.misses.is_empty() { "none".into() } else { sc.misses.join(", ") },
+            if lead.is_empty() {
+                "no region reached".into()
+            } else {
+                lead.join("; ")
+            },
+            if sc.false_warnings.is_empty() {
+                "none".into()
+            } else {
+                sc.false_warnings.join(", ")
+            },
+            if sc.misses.is_empty() {
+                "none".into()
+            } else {
+                sc.misses.join(", ")
+            },
         );
     }
 }
@@ -463,7 +487,10 @@ fn monte_carlo(a: &McArgs) -> Result<()> {
                 *reached_total.entry(r.clone()).or_default() += 1;
             }
             for (r, tw, tt) in &sc.lead {
-                first_warn.entry(r.clone()).or_default().push(tw - w.launch_t_s);
+                first_warn
+                    .entry(r.clone())
+                    .or_default()
+                    .push(tw - w.launch_t_s);
                 lead.entry(r.clone()).or_default().push(tt - tw);
             }
             for o in &sc.outcomes {
@@ -474,7 +501,14 @@ fn monte_carlo(a: &McArgs) -> Result<()> {
         if any_false {
             false_runs += 1;
             if std::env::var_os("TRIPOINT_MC_DEBUG").is_some() {
-                eprintln!("run {i} seed {}: false warnings {:?}", s.seed, w.scores.iter().map(|x| &x.false_warnings).collect::<Vec<_>>());
+                eprintln!(
+                    "run {i} seed {}: false warnings {:?}",
+                    s.seed,
+                    w.scores
+                        .iter()
+                        .map(|x| &x.false_warnings)
+                        .collect::<Vec<_>>()
+                );
             }
         }
         decision.extend(w.stats.decision_seconds.iter().copied());
@@ -513,8 +547,15 @@ fn monte_carlo(a: &McArgs) -> Result<()> {
     println!("  false \"passed over\" reports: {false_over}");
     for (r, n) in &reached_total {
         let m = miss_total.get(r).copied().unwrap_or(0);
-        let (fw_mean, fw_p95, fw_max) = first_warn.get(r).map(stat).unwrap_or((f64::NAN, f64::NAN, f64::NAN));
-        let (l_mean, _, _) = lead.get(r).map(stat).unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+        let (fw_mean, fw_p95, fw_max) =
+            first_warn
+                .get(r)
+                .map(stat)
+                .unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+        let (l_mean, _, _) = lead
+            .get(r)
+            .map(stat)
+            .unwrap_or((f64::NAN, f64::NAN, f64::NAN));
         println!(
             "  {r}: reached in {n} runs, missed (late or never) in {m}; first take-shelter T+{fw_mean:.0} s mean, p95 {fw_p95:.0} s, max {fw_max:.0} s; lead {l_mean:.0} s"
         );

@@ -39,13 +39,16 @@ pub struct CapMessage {
     pub xml: String,
 }
 
+type Reference = (String, String, String);
+
 /// Renders notices in order, remembering each event's chain for `references`.
 pub struct CapWriter<'a> {
     pub regions: &'a RegionSet,
     pub authorities: &'a [Authority],
     /// Track time zero.
     pub epoch: Epoch,
-    chains: HashMap<(usize, u32), Vec<(String, String, String)>>,
+    /// Per (authority, event): the earlier messages' `sender, identifier, sent`.
+    chains: HashMap<(usize, u32), Vec<Reference>>,
 }
 
 /// `sent`-style time: `YYYY-MM-DDThh:mm:ss+hh:mm` in the given offset (CAP forbids `Z`).
@@ -175,7 +178,11 @@ impl<'a> CapWriter<'a> {
         let identifier = format!(
             "tripoint-{}-{}-{}-e{}-{}",
             a.nation.code().to_ascii_lowercase(),
-            if mode == Mode::Exercise { "exercise" } else { "actual" },
+            if mode == Mode::Exercise {
+                "exercise"
+            } else {
+                "actual"
+            },
             stamp,
             n.event + 1,
             n.seq + 1
@@ -235,7 +242,11 @@ impl<'a> CapWriter<'a> {
         if !references.is_empty() {
             leaf(&mut w, "references", references)?;
         }
-        leaf(&mut w, "incidents", &format!("tripoint-event-{}", n.event + 1))?;
+        leaf(
+            &mut w,
+            "incidents",
+            &format!("tripoint-event-{}", n.event + 1),
+        )?;
         for &lang in &a.languages {
             self.info(&mut w, n, mode, lang, when, offset)?;
         }
@@ -296,7 +307,16 @@ impl<'a> CapWriter<'a> {
         if let Some(p) = n.probability {
             pair(w, "parameter", "probability", &format!("{p:.2}"))?;
         }
-        pair(w, "parameter", "tracks", &n.track_ids.iter().map(u64::to_string).collect::<Vec<_>>().join(" "))?;
+        pair(
+            w,
+            "parameter",
+            "tracks",
+            &n.track_ids
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+        )?;
         // Areas: the regions the message is about, or the authority's whole scope.
         let mut area_regions: Vec<usize> = match n.kind {
             NoticeKind::TakeShelter => n.warned.clone(),
@@ -338,7 +358,11 @@ impl<'a> CapWriter<'a> {
 
     fn geocode(&self, w: &mut W, r: usize) -> std::io::Result<()> {
         let id = &self.regions.get(r).id;
-        let name = if id.is_iso() { "ISO3166-2" } else { "tripoint-area" };
+        let name = if id.is_iso() {
+            "ISO3166-2"
+        } else {
+            "tripoint-area"
+        };
         pair(w, "geocode", name, id.as_str())
     }
 
@@ -352,7 +376,9 @@ impl<'a> CapWriter<'a> {
         };
         let time = at(n.t_s);
         let names = self.names(&n.regions, lang);
-        let pct = n.probability.map_or(String::new(), |p| format!("{:.0}", p * 100.0));
+        let pct = n
+            .probability
+            .map_or(String::new(), |p| format!("{:.0}", p * 100.0));
         match (&n.kind, lang) {
             (NoticeKind::LaunchDetected, Lang::En) => Text::new(
                 "Missile launch",

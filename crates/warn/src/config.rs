@@ -186,7 +186,10 @@ impl WarnConfig {
             min_alt_m: positive("event.min_alt_m", f.event.min_alt_m)?,
         };
         if f.authority.is_empty() {
-            return Err(err("authority", "at least one [[authority]] is needed".into()));
+            return Err(err(
+                "authority",
+                "at least one [[authority]] is needed".into(),
+            ));
         }
         let mut authorities = Vec::new();
         for (i, a) in f.authority.iter().enumerate() {
@@ -199,7 +202,9 @@ impl WarnConfig {
                 return Err(err(&at("nation"), format!("{nation} has two authorities")));
             }
             if a.sender.is_empty()
-                || a.sender.chars().any(|c| c.is_whitespace() || c == ',' || c == '<' || c == '&')
+                || a.sender
+                    .chars()
+                    .any(|c| c.is_whitespace() || c == ',' || c == '<' || c == '&')
             {
                 return Err(err(
                     &at("sender"),
@@ -243,14 +248,19 @@ impl WarnConfig {
                 ));
             }
             if !(a.dwell_s.is_finite() && a.dwell_s >= 0.0) {
-                return Err(err(&at("dwell_s"), format!("must be ≥ 0, got {}", a.dwell_s)));
+                return Err(err(
+                    &at("dwell_s"),
+                    format!("must be ≥ 0, got {}", a.dwell_s),
+                ));
             }
             let mut languages = Vec::new();
             for (k, l) in a.languages.iter().enumerate() {
                 let lang = Lang::parse(l).ok_or_else(|| {
                     err(
                         &at(&format!("languages[{k}]")),
-                        format!("unknown language {l:?}: expected \"en-US\", \"ja-JP\" or \"ko-KR\""),
+                        format!(
+                            "unknown language {l:?}: expected \"en-US\", \"ja-JP\" or \"ko-KR\""
+                        ),
                     )
                 })?;
                 if !languages.contains(&lang) {
@@ -258,7 +268,10 @@ impl WarnConfig {
                 }
             }
             if languages.is_empty() {
-                return Err(err(&at("languages"), "at least one language is needed".into()));
+                return Err(err(
+                    &at("languages"),
+                    "at least one language is needed".into(),
+                ));
             }
             authorities.push(Authority {
                 nation,
@@ -297,16 +310,33 @@ mod tests {
         assert_eq!(c.authorities[0].regions.len(), 47);
         assert_eq!(c.authorities[1].regions.len(), 17);
         let cases = [
-            (with("cancel_probability = 0.05", "cancel_probability = 0.5"), "authority[0].cancel_probability"),
-            (with("languages = [\"ja-JP\"", "languages = [\"fr-FR\""), "authority[0].languages[0]"),
-            (with("regions = [\"KR-*\"]", "regions = [\"KR-99\"]"), "authority[1].regions[0]"),
+            (
+                with("cancel_probability = 0.05", "cancel_probability = 0.5"),
+                "authority[0].cancel_probability",
+            ),
+            (
+                with("languages = [\"ja-JP\"", "languages = [\"fr-FR\""),
+                "authority[0].languages[0]",
+            ),
+            (
+                with("regions = [\"KR-*\"]", "regions = [\"KR-99\"]"),
+                "authority[1].regions[0]",
+            ),
             (with("samples = 48", "samples = 0"), "forecast.samples"),
-            (with("nation = \"USA\"", "nation = \"U5A\""), "authority[2].nation"),
-            (with("dwell_s = 20.0", "dwell_s = -1.0"), "authority[0].dwell_s"),
+            (
+                with("nation = \"USA\"", "nation = \"U5A\""),
+                "authority[2].nation",
+            ),
+            (
+                with("dwell_s = 20.0", "dwell_s = -1.0"),
+                "authority[0].dwell_s",
+            ),
             (with("gap_s = 600.0", "gap_s = 600.0\nbogus = 1"), "(file)"),
         ];
         for (text, field) in cases {
-            let e = WarnConfig::from_toml(&text, "w.toml", &regions).unwrap_err().to_string();
+            let e = WarnConfig::from_toml(&text, "w.toml", &regions)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(field) && e.contains("w.toml"), "{field}: {e}");
         }
     }

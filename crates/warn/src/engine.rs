@@ -288,15 +288,11 @@ impl Engine {
                 return out;
             }
             let gap = self.event_cfg.gap_s;
-            let e = match self
-                .events
-                .iter()
-                .rposition(|ev| {
-                    !ev.closed
-                        && (u.t_s - ev.last_activity_t_s <= gap
-                            || ev.pending_until_t_s.is_some_and(|t| u.t_s <= t))
-                })
-            {
+            let e = match self.events.iter().rposition(|ev| {
+                !ev.closed
+                    && (u.t_s - ev.last_activity_t_s <= gap
+                        || ev.pending_until_t_s.is_some_and(|t| u.t_s <= t))
+            }) {
                 Some(e) => e,
                 None => {
                     self.events.push(Event {
@@ -360,7 +356,8 @@ impl Engine {
                     let n = (d / 5_000.0).ceil().min(50.0) as usize;
                     for k in 1..n {
                         let f = k as f64 / n as f64;
-                        let p = vec3::add(p_prev, vec3::scale(vec3::sub(u.position_ecef_m, p_prev), f));
+                        let p =
+                            vec3::add(p_prev, vec3::scale(vec3::sub(u.position_ecef_m, p_prev), f));
                         let (a, b, h) = fast_geodetic(p);
                         points.push((a.to_degrees(), b.to_degrees(), h));
                     }
@@ -472,8 +469,8 @@ impl Engine {
         }
         if !lifted.is_empty() {
             let mut n = self.notice(e, t_s, NoticeKind::ShelterLifted, MsgType::Update);
-            let none_left = n.warned.is_empty()
-                && !self.events[e].regions.values().any(|s| s.passed);
+            let none_left =
+                n.warned.is_empty() && !self.events[e].regions.values().any(|s| s.passed);
             if none_left && n.seq > 0 {
                 n.msg_type = MsgType::Cancel;
             }
@@ -575,9 +572,9 @@ impl Engine {
             // A lost track with another track of the event still updated after it ended was
             // most likely re-acquired or merged: its "lost" says nothing about the object.
             if matches!(outcome, Outcome::TrackLost { .. })
-                && ids.iter().any(|o| {
-                    o != id && self.tracks.get(o).is_some_and(|x| x.last_t_s > end)
-                })
+                && ids
+                    .iter()
+                    .any(|o| o != id && self.tracks.get(o).is_some_and(|x| x.last_t_s > end))
             {
                 continue;
             }
@@ -647,7 +644,9 @@ impl Engine {
 fn outcome_of(ts: &TrackState, regions: &RegionSet, min_alt_m: f64) -> Outcome {
     let last = ts.last_measured.map(|(_, p)| p);
     let lost = || {
-        let (lat, lon, h) = last.map(fast_geodetic).unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+        let (lat, lon, h) = last
+            .map(fast_geodetic)
+            .unwrap_or((f64::NAN, f64::NAN, f64::NAN));
         Outcome::TrackLost {
             lat_deg: lat.to_degrees(),
             lon_deg: lon.to_degrees(),
@@ -655,7 +654,11 @@ fn outcome_of(ts: &TrackState, regions: &RegionSet, min_alt_m: f64) -> Outcome {
         }
     };
     if ts.classification == Classification::Orbital && ts.boost_probability < 0.5 {
-        if ts.forecast.as_ref().is_none_or(|f| f.orbit_fraction() >= 0.9) {
+        if ts
+            .forecast
+            .as_ref()
+            .is_none_or(|f| f.orbit_fraction() >= 0.9)
+        {
             return Outcome::ReachedOrbit;
         }
         return lost();

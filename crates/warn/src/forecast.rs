@@ -96,10 +96,13 @@ pub struct Forecaster<'a> {
     pub watched_areas: Vec<usize>,
 }
 
+/// Time, ECEF point, admin region and areas of one sample's impact.
+type SampleImpact = (f64, [f64; 3], Option<usize>, Vec<usize>);
+
 struct Sample {
     /// (region, first time) passed over.
     over: Vec<(usize, f64)>,
-    impact: Option<(f64, [f64; 3], Option<usize>, Vec<usize>)>,
+    impact: Option<SampleImpact>,
     orbit: bool,
 }
 
@@ -217,15 +220,12 @@ impl Forecaster<'_> {
                     let (lat, lon, h) = fast_geodetic([s[0], s[1], s[2]]);
                     if h >= min_alt {
                         let (lat, lon) = (lat.to_degrees(), lon.to_degrees());
-                        let hits = regions
-                            .admin_at(lat, lon)
-                            .into_iter()
-                            .chain(
-                                self.watched_areas
-                                    .iter()
-                                    .copied()
-                                    .filter(|&a| regions.get(a).contains(lat, lon)),
-                            );
+                        let hits = regions.admin_at(lat, lon).into_iter().chain(
+                            self.watched_areas
+                                .iter()
+                                .copied()
+                                .filter(|&a| regions.get(a).contains(lat, lon)),
+                        );
                         for r in hits {
                             if !over.iter().any(|(k, _)| *k == r) {
                                 over.push((r, next));

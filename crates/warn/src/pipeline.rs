@@ -53,7 +53,9 @@ pub fn run_node<M: World>(
 ) -> NodeRun<M> {
     let t0 = Instant::now();
     let raw: Vec<Detection> = detections.iter().map(|d| d.get().clone()).collect();
-    let epoch = raw.first().map_or(Epoch::from_unix_seconds(0.0), |d| d.time);
+    let epoch = raw
+        .first()
+        .map_or(Epoch::from_unix_seconds(0.0), |d| d.time);
     let (batches, rejected) = batches(&raw, owners, epoch);
     let mut stats = RunStats {
         detections: raw.len(),
@@ -105,7 +107,8 @@ pub fn run_node<M: World>(
             let b = &tr.imm.states[0];
             let v = e.velocity();
             let speed = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt().max(1.0);
-            let thrust_along = (b.x[ACC] * v[0] + b.x[ACC + 1] * v[1] + b.x[ACC + 2] * v[2]) / speed;
+            let thrust_along =
+                (b.x[ACC] * v[0] + b.x[ACC + 1] * v[1] + b.x[ACC + 2] * v[2]) / speed;
             let decelerating = tr.imm.mu[0] > 0.5 && thrust_along < 0.0;
             let due = tr.hits >= fc.min_hits
                 && !decelerating
@@ -126,7 +129,13 @@ pub fn run_node<M: World>(
                             .regions
                             .iter()
                             .filter(|(_, o)| o.threat * 10 >= f.samples)
-                            .map(|(r, o)| format!("{}:{:.2}", regions.get(*r).id, o.threat as f64 / f.samples as f64))
+                            .map(|(r, o)| {
+                                format!(
+                                    "{}:{:.2}",
+                                    regions.get(*r).id,
+                                    o.threat as f64 / f.samples as f64
+                                )
+                            })
                             .collect();
                         eprintln!(
                             "forecast t={:.1} track={} hits={} acc={:.1} sp={:.0} sv={:.1} boost={:.2} class={:?} impacts={} orbits={} {}",
@@ -198,10 +207,7 @@ pub fn run_node<M: World>(
     let authorities: Vec<_> = cfg.authorities.clone();
     let mut writer = CapWriter::new(regions, &authorities, epoch);
     let notices: Vec<InWorld<M, Notice>> = match detections.first() {
-        Some(d) => notices
-            .into_iter()
-            .map(|n| d.as_ref().map(|_| n))
-            .collect(),
+        Some(d) => notices.into_iter().map(|n| d.as_ref().map(|_| n)).collect(),
         None => vec![],
     };
     let messages = notices.iter().map(|n| writer.render(n)).collect();

@@ -378,7 +378,12 @@ fn polygon_from_json(
 }
 
 fn bbox_of(polys: &[Polygon]) -> [f64; 4] {
-    let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
     for p in polys {
         for &[lon, lat] in &p.rings[0] {
             b[0] = b[0].min(lon);
@@ -478,7 +483,11 @@ impl RegionSet {
                     .iter()
                     .enumerate()
                     .map(|(k, p)| {
-                        polygon_from_json(p, geojson_name, &at(&format!("geometry.coordinates[{k}]")))
+                        polygon_from_json(
+                            p,
+                            geojson_name,
+                            &at(&format!("geometry.coordinates[{k}]")),
+                        )
                     })
                     .collect::<Result<Vec<_>, _>>()?,
                 other => {
@@ -545,7 +554,11 @@ impl RegionSet {
         for (i, r) in regions.iter().enumerate() {
             if by_id.insert(r.id.clone(), i).is_some() {
                 return Err(bad(
-                    if i < n_admin { geojson_name } else { areas_name },
+                    if i < n_admin {
+                        geojson_name
+                    } else {
+                        areas_name
+                    },
                     r.id.to_string(),
                     "region id appears twice",
                 ));
@@ -585,7 +598,8 @@ impl RegionSet {
 
     /// The configured areas containing a point.
     pub fn areas_at(&self, lat_deg: f64, lon_deg: f64) -> impl Iterator<Item = usize> + '_ {
-        (self.n_admin..self.regions.len()).filter(move |&i| self.regions[i].contains(lat_deg, lon_deg))
+        (self.n_admin..self.regions.len())
+            .filter(move |&i| self.regions[i].contains(lat_deg, lon_deg))
     }
 
     /// Every region containing the point: the admin-1 one first, then areas.
@@ -601,7 +615,12 @@ impl Grid {
         if regions.is_empty() {
             return Grid::default();
         }
-        let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+        let mut b = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
         for r in regions {
             b[0] = b[0].min(r.bbox[0]);
             b[1] = b[1].min(r.bbox[1]);
@@ -702,8 +721,16 @@ mod tests {
     #[test]
     fn builtin_regions_load_with_all_prefectures_and_provinces() {
         let set = RegionSet::builtin().unwrap();
-        let jp = set.all().iter().filter(|r| r.id.as_str().starts_with("JP-")).count();
-        let kr = set.all().iter().filter(|r| r.id.as_str().starts_with("KR-")).count();
+        let jp = set
+            .all()
+            .iter()
+            .filter(|r| r.id.as_str().starts_with("JP-"))
+            .count();
+        let kr = set
+            .all()
+            .iter()
+            .filter(|r| r.id.as_str().starts_with("KR-"))
+            .count();
         assert_eq!((jp, kr), (47, 17));
         // Cities well inside their prefectures / provinces.
         for (lat, lon, id) in [

@@ -1,0 +1,243 @@
+//! The decision rules on hand-made forecasts: hysteresis, overflight only from measured
+//! positions, outcomes only as far as the track supports them, and the world of the data
+//! deciding the CAP status.
+
+use tripoint_core::world::{ExerciseWorld, InWorld, RealWorld};
+use tripoint_core::{Detection, Epoch, Measurement, MeasurementNoise, Mode, SensorId};
+use tripoint_physics::Geodetic;
+use tripoint_track::products::Classification;
+use tripoint_warn::cap::CapWriter;
+use tripoint_warn::config::WarnConfig;
+use tripoint_warn::engine::{Engine, MsgType, NoticeKind, Outcome, TrackUpdate};
+use tripoint_warn::forecast::{Forecast, RegionOdds};
+use tripoint_warn::region::RegionSet;
+
+fn setup() -> (RegionSet, WarnConfig) {
+    let regions = RegionSet::builtin().expect("regions");
+    let cfg = WarnConfig::default_for(&regions).expect("config");
+    (regions, cfg)
+}
+
+fn forecast(t_s: f64, region: usize, p: f64) -> Forecast {
+    let n = 100u32;
+    let k = (p * n as f64).round() as u32;
+    Forecast {
+        track_id: 1,
+        t_s,
+        samples: n,
+        regions: if k > 0 {
+            vec![(
+                region,
+                RegionOdds {
+                    over: k,
+                    impact: 0,
+                    threat: k,
+                    first_t_s: t_s + 200.0,
+                },
+            )]
+        } else {
+            vec![]
+        },
+        impacts: n,
+        orbits: 0,
+        impact: None,
+    }
+}
+
+fn at(lat: f64, lon: f64, h: f64) -> [f64; 3] {
+    Geodetic::from_deg(lat, lon, h)
+        .expect("geodetic")
+        .to_ecef_m()
+}
+
+fn update<'a>(t_s: f64, pos: [f64; 3], measured: bool, f: Option<&'a Forecast>) -> TrackUpdate<'a> {
+    TrackUpdate {
+        track_id: 1,
+        t_s,
+        position_ecef_m: pos,
+        velocity_ecef_m_s: [0.0, 3000.0, 0.0],
+        measured,
+        hits: 50,
+        boost_probability: 0.0,
+        classification: Classification::Ballistic,
+        forecast: f,
+    }
+}
+
+#[test]
+fn warnings_need_two_agreeing_forecasts_and_are_lifted_only_after_the_dwell() {
+    let (regions, cfg) = setup();
+    let aomori = regions.index_of("JP-02").expect("JP-02");
+    let a = cfg.authorities[0].clone();
+    assert_eq!(a.nation.code(), "JPN");
+    let mut eng = Engine::new(0, a.clone(), cfg.event.clone(), &cfg.forecast, &regions);
+    let sea = at(40.0, 133.0, 200e3);
+    let mut kinds = Vec::new();
+    let step = |t: f64, p: f64, eng: &mut Engine| {
+        let f = forecast(t, aomori, p);
+        let n = eng.update(&update(t, sea, true, Some(&f)), &regions);
+        n.into_iter()
+            .map(|n| (t, n.kind, n.msg_type))
+            .collect::<Vec<_>>()
+    };
+    // One forecast over the threshold is not enough; the second in a row is.
+    kinds.extend(step(0.0, 0.9, &mut eng));
+    assert!(kinds.iter().all(|k| k.1 != NoticeKind::TakeShelter));
+    kinds.extend(step(4.0, 0.9, &mut eng));
+    assert!(kinds
+        .iter()
+        .any(|k| k.1 == NoticeKind::TakeShelter && k.0 == 4.0));
+    // Between the thresholds for a long time: the warning stays (hysteresis).
+    for i in 0..30 {
+        kinds.extend(step(8.0 + 4.0 * i as f64, 0.1, &mut eng));
+    }
+    assert!(kinds.iter().all(|k| k.1 != NoticeKind::ShelterLifted));
+    // Under the cancel threshold for less than the dwell: still up.
+    let t0 = 200.0;
+    kinds.extend(step(t0, 0.0, &mut eng));
+    kinds.extend(step(t0 + a.dwell_s - 4.0, 0.0, &mut eng));
+    assert!(kinds.iter().all(|k| k.1 != NoticeKind::ShelterLifted));
+    // After the dwell: lifted, and as nothing is left, a CAP Cancel.
+    let lifted = step(t0 + a.dwell_s, 0.0, &mut eng);
+    assert_eq!(lifted.len(), 1, "{lifted:?}");
+    assert_eq!(lifted[0].1, NoticeKind::ShelterLifted);
+    assert_eq!(lifted[0].2, MsgType::Cancel);
+}
+
+#[test]
+fn overflight_is_reported_from_measured_positions_only() {
+    let (regions, cfg) = setup();
+    let a = cfg.authorities[0].clone();
+    let mut eng = Engine::new(0, a, cfg.event.clone(), &cfg.forecast, &regions);
+    // Coasting over Aomori at 500 km: no claim.
+    let mut all = Vec::new();
+    all.extend(eng.update(&update(0.0, at(40.5, 138.0, 500e3), true, None), &regions));
+    all.extend(eng.update(
+        &update(30.0, at(40.82, 140.74, 500e3), false, None),
+        &regions,
+    ));
+    assert!(
+        all.iter().all(|n| n.kind != NoticeKind::PassedOver),
+        "{all:?}"
+    );
+    // Measured over Aomori: reported, naming JP-02.
+    let n = eng.update(
+        &update(40.0, at(40.82, 140.74, 500e3), true, None),
+        &regions,
+    );
+    let passed: Vec<_> = n
+        .iter()
+        .filter(|n| n.kind == NoticeKind::PassedOver)
+        .collect();
+    assert_eq!(passed.len(), 1);
+    assert_eq!(regions.get(passed[0].regions[0]).id.as_str(), "JP-02");
+    // Below the overflight height over land it is not "passing over".
+    let mut eng2 = Engine::new(
+        0,
+        cfg.authorities[0].clone(),
+        cfg.event.clone(),
+        &cfg.forecast,
+        &regions,
+    );
+    eng2.update(&update(0.0, at(40.5, 138.0, 15e3), true, None), &regions);
+    let n = eng2.update(&update(5.0, at(40.82, 140.74, 10e3), true, None), &regions);
+    assert!(n.iter().all(|n| n.kind != NoticeKind::PassedOver));
+}
+
+#[test]
+fn a_track_lost_in_flight_is_reported_lost_not_fallen() {
+    let (regions, cfg) = setup();
+    let mut eng = Engine::new(
+        0,
+        cfg.authorities[0].clone(),
+        cfg.event.clone(),
+        &cfg.forecast,
+        &regions,
+    );
+    eng.update(&update(0.0, at(39.5, 130.0, 300e3), true, None), &regions);
+    let n = eng.track_ended(1, 0.0, 40.0, &regions);
+    let result = n
+        .iter()
+        .find(|n| n.kind == NoticeKind::Result)
+        .expect("result");
+    assert!(
+        matches!(result.outcomes[0].outcome, Outcome::TrackLost { .. }),
+        "{result:?}"
+    );
+    // Seen low over the sea: fell at sea, observed.
+    let mut eng = Engine::new(
+        0,
+        cfg.authorities[0].clone(),
+        cfg.event.clone(),
+        &cfg.forecast,
+        &regions,
+    );
+    eng.update(&update(0.0, at(40.0, 134.0, 200e3), true, None), &regions);
+    eng.update(&update(60.0, at(40.0, 135.0, 5e3), true, None), &regions);
+    let n = eng.track_ended(1, 60.0, 100.0, &regions);
+    let result = n
+        .iter()
+        .find(|n| n.kind == NoticeKind::Result)
+        .expect("result");
+    assert!(
+        matches!(
+            result.outcomes[0].outcome,
+            Outcome::FellAtSea {
+                predicted: false,
+                ..
+            }
+        ),
+        "{result:?}"
+    );
+}
+
+fn detection(mode: Mode) -> Detection {
+    Detection {
+        time: Epoch::from_unix_seconds(1.7e9),
+        sensor: SensorId::new("jpn-ewr-sado").expect("id"),
+        mode,
+        measurement: Measurement::Radar {
+            range_m: 1e6,
+            az_rad: 4.0,
+            el_rad: 0.2,
+            range_rate_m_s: None,
+        },
+        noise: MeasurementNoise {
+            sigma_range_m: 50.0,
+            sigma_az_rad: 1e-3,
+            sigma_el_rad: 1e-3,
+            sigma_range_rate_m_s: 5.0,
+        },
+        sensor_ecef_m: at(38.0, 138.3, 0.0),
+        truth: None,
+    }
+}
+
+#[test]
+fn the_world_of_the_input_decides_the_cap_status() {
+    let (regions, cfg) = setup();
+    // Exercise data cannot enter the real world, nor the reverse.
+    assert!(InWorld::<RealWorld, _>::admit(detection(Mode::Exercise)).is_err());
+    assert!(InWorld::<ExerciseWorld, _>::admit(detection(Mode::Real)).is_err());
+    let drill = InWorld::<ExerciseWorld, _>::admit(detection(Mode::Exercise)).expect("admit");
+    let real = InWorld::<RealWorld, _>::admit(detection(Mode::Real)).expect("admit");
+    let mut eng = Engine::new(
+        0,
+        cfg.authorities[0].clone(),
+        cfg.event.clone(),
+        &cfg.forecast,
+        &regions,
+    );
+    let notice = eng
+        .update(&update(0.0, at(39.5, 130.0, 300e3), true, None), &regions)
+        .into_iter()
+        .next()
+        .expect("launch detected");
+    let mut w = CapWriter::new(&regions, &cfg.authorities, Epoch::from_unix_seconds(1.7e9));
+    let from_drill = w.render(&drill.as_ref().map(|_| notice.clone()));
+    let from_real = w.render(&real.as_ref().map(|_| notice.clone()));
+    assert_eq!(from_drill.status, "Exercise");
+    assert!(from_drill.xml.contains("<status>Exercise</status>"));
+    assert_eq!(from_real.status, "Actual");
+    assert!(from_real.xml.contains("<status>Actual</status>"));
+}
