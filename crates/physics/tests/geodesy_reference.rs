@@ -54,6 +54,30 @@ fn ecef_to_geodetic_matches_geographiclib_to_a_millimetre() {
     eprintln!("ECEF→geodetic worst error: {worst:e} m");
 }
 
+/// The fast inner-loop conversion (warning forecasts) against the same GeographicLib vectors,
+/// up to 10,000 km: a millimetre.
+#[test]
+fn fast_geodetic_matches_geographiclib_to_a_millimetre() {
+    let mut n = 0;
+    for r in rows(include_str!("data/geocentric.csv")) {
+        if r[2] > 10_000e3 {
+            continue;
+        }
+        let (lat, lon, h) = tripoint_physics::geodesy::fast_geodetic([r[3], r[4], r[5]]);
+        let radius = 6_378_137.0 + r[2].max(0.0);
+        let dlat = (lat.to_degrees() - r[0]).to_radians() * radius;
+        let mut dlon_deg = (lon.to_degrees() - r[1]).abs() % 360.0;
+        if dlon_deg > 180.0 {
+            dlon_deg = 360.0 - dlon_deg;
+        }
+        let dlon = dlon_deg.to_radians() * radius * r[0].to_radians().cos();
+        let d = (dlat * dlat + dlon * dlon + (h - r[2]).powi(2)).sqrt();
+        assert!(d <= 1e-3, "{r:?}: {d} m off");
+        n += 1;
+    }
+    assert!(n > 500);
+}
+
 #[test]
 fn ground_distance_and_azimuth_match_geodsolve() {
     for r in rows(include_str!("data/geodesic_inverse.csv")) {

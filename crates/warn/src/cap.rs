@@ -298,9 +298,9 @@ impl<'a> CapWriter<'a> {
         };
         leaf(w, "headline", &head)?;
         let desc = if drill {
-            format!("{drill_desc}{}", text.description)
+            format!("{drill_desc}{}", text.description.trim_end())
         } else {
-            text.description.clone()
+            text.description.trim_end().to_owned()
         };
         leaf(w, "description", &desc)?;
         leaf(w, "instruction", &text.instruction)?;
