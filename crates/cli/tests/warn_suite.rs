@@ -321,3 +321,27 @@ fn bad_warning_config_is_a_clear_error() {
     assert!(err.contains("authority[0].cancel_probability"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// May 2023: a satellite launcher fails and breaks up. The debris cloud's tracks swap
+/// fragments and some look powered or too energetic; none of them may raise a warning for a
+/// region the debris never reaches, nor claim a fall on land.
+#[test]
+fn a_failed_launch_and_its_debris_raise_no_false_warning() {
+    let run = warn_run("slv-failure", &[]);
+    let warned: Vec<(String, f64)> = ["JPN", "KOR"]
+        .iter()
+        .flat_map(|a| run.regions("take_shelter", a))
+        .collect();
+    // South Jeolla is the one region a fragment passes over (truth, printed by the run).
+    assert!(
+        warned.iter().all(|(r, _)| r == "KR-46"),
+        "{warned:?}\n{}",
+        run.stdout
+    );
+    assert!(run.events("fell_in_region").is_empty(), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("false warnings: none"),
+        "{}",
+        run.stdout
+    );
+}

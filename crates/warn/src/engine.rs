@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use tripoint_physics::geodesy::fast_geodetic;
+use tripoint_physics::orbit::summarize;
 use tripoint_physics::vec3;
 use tripoint_track::products::Classification;
 
@@ -183,12 +184,15 @@ struct TrackState {
     last_t_s: f64,
     last_measured: Option<(f64, [f64; 3])>,
     last_alt_m: f64,
+    energy_j_kg: f64,
     hits: u32,
     classification: Classification,
     boost_probability: f64,
     forecast: Option<Forecast>,
     /// The forecast before `forecast`: a warning needs two forecasts in a row that agree.
     previous: Option<Forecast>,
+    /// Whether the track qualified for warning in a debris cloud at its last two forecasts.
+    debris_ok: [bool; 2],
     passed: BTreeSet<usize>,
     ended: Option<f64>,
 }
@@ -211,7 +215,20 @@ struct Event {
     regions: BTreeMap<usize, RegionState>,
     seq: u32,
     closed: bool,
+    /// Many objects at once (a breakup, a debris cloud): fragments swap in association and a
+    /// fragment's track can look powered, so only established, unpowered tracks may warn, and
+    /// only with no more energy than the event had before it broke up.
+    debris: bool,
+    /// Largest specific orbital energy (J/kg) of an established track before `debris`.
+    reference_energy_j_kg: f64,
 }
+
+/// Energy a fragment may gain over its parent in a breakup before its track is taken as
+/// mis-associated: a 100 m/s kick at 5 km/s (J/kg).
+const BREAKUP_ENERGY_MARGIN_J_KG: f64 = 0.5e6;
+
+/// Live tracks in one event from which on it is treated as a debris cloud.
+const DEBRIS_TRACKS: usize = 6;
 
 /// One authority's warning engine.
 pub struct Engine {
@@ -278,6 +295,7 @@ impl Engine {
     pub fn update(&mut self, u: &TrackUpdate<'_>, regions: &RegionSet) -> Vec<Notice> {
         let mut out = Vec::new();
         let (lat, lon, alt) = fast_geodetic(u.position_ecef_m);
+        let energy = summarize(u.position_ecef_m, u.velocity_ecef_m_s).specific_energy_j_kg;
         let (lat, lon) = (lat.to_degrees(), lon.to_degrees());
         // Join or open an event.
         if !self.tracks.contains_key(&u.track_id) {
@@ -302,12 +320,22 @@ impl Engine {
                         regions: BTreeMap::new(),
                         seq: 0,
                         closed: false,
+                        debris: false,
+                        reference_energy_j_kg: f64::NEG_INFINITY,
                     });
                     self.events.len() - 1
                 }
             };
             self.events[e].tracks.insert(u.track_id);
             self.events[e].pending_until_t_s = None;
+            let live = self.events[e]
+                .tracks
+                .iter()
+                .filter(|id| self.tracks.get(id).is_none_or(|t| t.ended.is_none()))
+                .count();
+            if live >= DEBRIS_TRACKS {
+                self.events[e].debris = true;
+            }
             self.tracks.insert(
                 u.track_id,
                 TrackState {
@@ -315,11 +343,13 @@ impl Engine {
                     last_t_s: u.t_s,
                     last_measured: None,
                     last_alt_m: alt,
+                    energy_j_kg: energy,
                     hits: u.hits,
                     classification: u.classification,
                     boost_probability: u.boost_probability,
                     forecast: None,
                     previous: None,
+                    debris_ok: [false; 2],
                     passed: BTreeSet::new(),
                     ended: None,
                 },
@@ -340,7 +370,12 @@ impl Engine {
         let e = ts.event;
         ts.last_t_s = u.t_s;
         ts.last_alt_m = alt;
+        ts.energy_j_kg = energy;
         ts.hits = u.hits;
+        if !self.events[e].debris && u.hits >= 30 {
+            let ev = &mut self.events[e];
+            ev.reference_energy_j_kg = ev.reference_energy_j_kg.max(energy);
+        }
         ts.classification = u.classification;
         ts.boost_probability = u.boost_probability;
         self.events[e].last_activity_t_s = u.t_s;
@@ -381,6 +416,11 @@ impl Engine {
         }
         if let Some(f) = u.forecast {
             ts.previous = ts.forecast.replace(f.clone());
+            let ok = ts.boost_probability < 0.1
+                && ts.hits >= 30
+                && ts.energy_j_kg
+                    <= self.events[e].reference_energy_j_kg + BREAKUP_ENERGY_MARGIN_J_KG;
+            ts.debris_ok = [ts.debris_ok[1], ok];
         }
         if !newly_passed.is_empty() {
             newly_passed.sort_unstable();
@@ -410,6 +450,9 @@ impl Engine {
                 continue;
             };
             if ts.ended.is_some() {
+                continue;
+            }
+            if self.events[e].debris && ts.debris_ok != [true, true] {
                 continue;
             }
             let Some(f) = &ts.forecast else { continue };
@@ -653,12 +696,10 @@ fn outcome_of(ts: &TrackState, regions: &RegionSet, min_alt_m: f64) -> Outcome {
             alt_km: h / 1e3,
         }
     };
+    // Orbit: an established, unpowered track whose last two forecasts both stay up.
     if ts.classification == Classification::Orbital && ts.boost_probability < 0.5 {
-        if ts
-            .forecast
-            .as_ref()
-            .is_none_or(|f| f.orbit_fraction() >= 0.9)
-        {
+        let up = |f: &Option<Forecast>| f.as_ref().is_some_and(|f| f.orbit_fraction() >= 0.9);
+        if ts.hits >= 30 && up(&ts.forecast) && up(&ts.previous) {
             return Outcome::ReachedOrbit;
         }
         return lost();
