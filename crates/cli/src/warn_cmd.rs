@@ -45,6 +45,13 @@ pub struct RunArgs {
     /// Run the scenario as `real` or `exercise`, whatever its file says.
     #[arg(long)]
     pub mode: Option<String>,
+    /// Admin-1 regions (GeoJSON FeatureCollection with iso_3166_2, name_en, name_ja, name_ko);
+    /// default: the shipped Natural Earth prefectures and provinces.
+    #[arg(long)]
+    pub regions: Option<PathBuf>,
+    /// Configured areas (TOML `[[area]]` list); default: the shipped crates/warn/data/areas.toml.
+    #[arg(long)]
+    pub areas: Option<PathBuf>,
     /// Seed override.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -68,6 +75,27 @@ pub fn run(cmd: WarnCommand) -> Result<()> {
         WarnCommand::Run(a) => run_one(&a),
         WarnCommand::MonteCarlo(a) => monte_carlo(&a),
     }
+}
+
+fn load_regions(geojson: Option<&Path>, areas: Option<&Path>) -> Result<RegionSet> {
+    let read = |p: &Path| {
+        fs::read_to_string(p).with_context(|| format!("cannot read regions file {}", p.display()))
+    };
+    let (g, g_name) = match geojson {
+        Some(p) => (read(p)?, p.display().to_string()),
+        None => (
+            tripoint_warn::region::BUILTIN_ADMIN1_GEOJSON.to_owned(),
+            "data/jp_kr_admin1.geojson".to_owned(),
+        ),
+    };
+    let (t, t_name) = match areas {
+        Some(p) => (read(p)?, p.display().to_string()),
+        None => (
+            tripoint_warn::region::BUILTIN_AREAS_TOML.to_owned(),
+            "data/areas.toml".to_owned(),
+        ),
+    };
+    Ok(RegionSet::from_sources(&g, &g_name, &t, &t_name)?)
 }
 
 fn load_config(path: Option<&Path>, regions: &RegionSet) -> Result<WarnConfig> {
@@ -231,7 +259,7 @@ fn run_one(a: &RunArgs) -> Result<()> {
     if let Some(seed) = a.seed {
         s.seed = seed;
     }
-    let regions = RegionSet::builtin()?;
+    let regions = load_regions(a.regions.as_deref(), a.areas.as_deref())?;
     let cfg = load_config(a.config.as_deref(), &regions)?;
     let bar = bar_for(0, "sim → track → warn: detections");
     let w = simulate(&s, &cfg, &regions, Some(&bar))?;

@@ -345,3 +345,29 @@ fn a_failed_launch_and_its_debris_raise_no_false_warning() {
         run.stdout
     );
 }
+
+#[test]
+fn a_malformed_regions_file_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("tripoint-warn-badgeo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let geo = dir.join("regions.geojson");
+    std::fs::write(
+        &geo,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"iso_3166_2":"JP-02","name_en":"Aomori"},"geometry":{"type":"Polygon","coordinates":[[[140,40],[141,40],[141,41],[140,40]]]}}]}"#,
+    )
+    .expect("write");
+    let o = Command::new(env!("CARGO_BIN_EXE_tripoint"))
+        .args(["warn", "run"])
+        .arg(repo().join("scenarios/track-loss.toml"))
+        .arg("--out")
+        .arg(dir.join("out"))
+        .arg("--regions")
+        .arg(&geo)
+        .output()
+        .expect("runs");
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("features[0].properties.name_ja"), "{err}");
+    assert!(err.contains("regions.geojson"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

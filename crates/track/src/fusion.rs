@@ -117,3 +117,13 @@ pub fn fuse(local: &[SharedTrack], partners: &[SharedTrack], t_s: f64) -> Vec<Fu
     }
     fused
 }
+
+/// [`fuse`] for tracks of one world: local and partner tracks must both be real or both be
+/// exercise data (a type error otherwise), and the fused picture stays in that world.
+pub fn fuse_in_world<W: tripoint_core::world::World>(
+    local: tripoint_core::world::InWorld<W, &[SharedTrack]>,
+    partners: tripoint_core::world::InWorld<W, &[SharedTrack]>,
+    t_s: f64,
+) -> tripoint_core::world::InWorld<W, Vec<FusedTrack>> {
+    local.zip(partners).map(|(l, p)| fuse(l, p, t_s))
+}
