@@ -305,7 +305,9 @@ fn run_one(a: &RunArgs) -> Result<()> {
             "warned": ids(&n.warned),
             "probability": n.probability.map(|p| (p * 1000.0).round() / 1000.0),
             "certainty": n.certainty,
-            "expected_t_since_launch_s": n.expected_t_s.map(|t| ((t - w.launch_t_s) * 10.0).round() / 10.0),
+            // The earliest a sampled future reaches the region: ballistic from now, so during
+            // boost it is later than the real arrival (more thrust arrives sooner).
+            "earliest_sampled_arrival_t_since_launch_s": n.expected_t_s.map(|t| ((t - w.launch_t_s) * 10.0).round() / 10.0),
             "track_ids": n.track_ids,
             "cap": m.identifier,
         });
@@ -342,12 +344,9 @@ fn run_one(a: &RunArgs) -> Result<()> {
         let what = match n.kind {
             NoticeKind::LaunchDetected => "launch detected".to_owned(),
             NoticeKind::TakeShelter => format!(
-                "TAKE SHELTER  {}  (p = {:.2}{})",
+                "TAKE SHELTER  {}  (p = {:.2})",
                 names(&n.regions),
                 n.probability.unwrap_or(f64::NAN),
-                n.expected_t_s
-                    .map(|t| format!(", first arrival T+{:.0} s", t - w.launch_t_s))
-                    .unwrap_or_default()
             ),
             NoticeKind::ShelterLifted => format!(
                 "shelter lifted  {}  (p = {:.2})",
