@@ -525,6 +525,15 @@ fn monte_carlo(a: &McArgs) -> Result<()> {
             }
             false_over += sc.false_overflights.len();
         }
+        if std::env::var_os("TRIPOINT_MC_DEBUG").is_some()
+            && w.scores.iter().any(|x| !x.misses.is_empty())
+        {
+            eprintln!(
+                "run {i} seed {}: misses {:?}",
+                s.seed,
+                w.scores.iter().map(|x| &x.misses).collect::<Vec<_>>()
+            );
+        }
         if any_false {
             false_runs += 1;
             if std::env::var_os("TRIPOINT_MC_DEBUG").is_some() {

@@ -185,6 +185,8 @@ struct TrackState {
     last_measured: Option<(f64, [f64; 3])>,
     last_alt_m: f64,
     energy_j_kg: f64,
+    /// Joined its event before the event became a debris cloud.
+    parent: bool,
     hits: u32,
     classification: Classification,
     boost_probability: f64,
@@ -219,7 +221,8 @@ struct Event {
     /// fragment's track can look powered, so only established, unpowered tracks may warn, and
     /// only with no more energy than the event had before it broke up.
     debris: bool,
-    /// Largest specific orbital energy (J/kg) of an established track before `debris`.
+    /// Largest specific orbital energy (J/kg) of an established track that joined the event
+    /// before it became a debris cloud (a parent: it may still be under thrust).
     reference_energy_j_kg: f64,
 }
 
@@ -228,7 +231,7 @@ struct Event {
 const BREAKUP_ENERGY_MARGIN_J_KG: f64 = 0.5e6;
 
 /// Live tracks in one event from which on it is treated as a debris cloud.
-const DEBRIS_TRACKS: usize = 6;
+const DEBRIS_TRACKS: usize = 12;
 
 /// One authority's warning engine.
 pub struct Engine {
@@ -334,6 +337,12 @@ impl Engine {
                 .filter(|id| self.tracks.get(id).is_none_or(|t| t.ended.is_none()))
                 .count();
             if live >= DEBRIS_TRACKS {
+                if std::env::var_os("TRIPOINT_WARN_DEBUG").is_some() && !self.events[e].debris {
+                    eprintln!(
+                        "debris mode: authority {} event {e} at t={:.1} with {live} live tracks",
+                        self.index, u.t_s
+                    );
+                }
                 self.events[e].debris = true;
             }
             self.tracks.insert(
@@ -344,6 +353,7 @@ impl Engine {
                     last_measured: None,
                     last_alt_m: alt,
                     energy_j_kg: energy,
+                    parent: !self.events[e].debris,
                     hits: u.hits,
                     classification: u.classification,
                     boost_probability: u.boost_probability,
@@ -372,7 +382,7 @@ impl Engine {
         ts.last_alt_m = alt;
         ts.energy_j_kg = energy;
         ts.hits = u.hits;
-        if !self.events[e].debris && u.hits >= 30 {
+        if ts.parent && u.hits >= 30 {
             let ev = &mut self.events[e];
             ev.reference_energy_j_kg = ev.reference_energy_j_kg.max(energy);
         }
