@@ -135,18 +135,23 @@ fn node<M: World>(
         .cloned()
         .map(InWorld::<M, Detection>::admit)
         .collect::<Result<Vec<_>, _>>()?;
+    let log = std::env::var_os("TRIPOINT_WARN_DEBUG").is_some();
     let r = run_node(
         &admitted,
         owners,
         TrackerConfig::default(),
         cfg,
         regions,
+        log,
         |n| {
             if let Some(b) = bar {
                 b.set_position(n as u64);
             }
         },
     );
+    for line in &r.stats.forecast_log {
+        eprintln!("{line}");
+    }
     Ok((
         r.epoch,
         r.notices.into_iter().map(InWorld::into_inner).collect(),

@@ -337,12 +337,6 @@ impl Engine {
                 .filter(|id| self.tracks.get(id).is_none_or(|t| t.ended.is_none()))
                 .count();
             if live >= DEBRIS_TRACKS {
-                if std::env::var_os("TRIPOINT_WARN_DEBUG").is_some() && !self.events[e].debris {
-                    eprintln!(
-                        "debris mode: authority {} event {e} at t={:.1} with {live} live tracks",
-                        self.index, u.t_s
-                    );
-                }
                 self.events[e].debris = true;
             }
             self.tracks.insert(

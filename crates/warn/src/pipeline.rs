@@ -44,6 +44,8 @@ pub struct RunStats {
     /// Engine time per track update that carried a forecast (s).
     pub decision_seconds: Vec<f64>,
     pub wall_seconds: f64,
+    /// One line per forecast (track quality, IMM state, regions at ≥ 10 %), when asked for.
+    pub forecast_log: Vec<String>,
 }
 
 /// Runs one node over a time-ordered detection stream of world `M`.
@@ -53,6 +55,7 @@ pub fn run_node<M: World>(
     tracker_cfg: TrackerConfig,
     cfg: &WarnConfig,
     regions: &RegionSet,
+    log_forecasts: bool,
     mut progress: impl FnMut(usize),
 ) -> NodeRun<M> {
     let t0 = Instant::now();
@@ -89,7 +92,7 @@ pub fn run_node<M: World>(
     let mut known: BTreeMap<u64, f64> = BTreeMap::new();
     let mut last_sweep = f64::NEG_INFINITY;
     let mut last_tick = f64::NEG_INFINITY;
-    let debug = std::env::var_os("TRIPOINT_WARN_DEBUG").is_some();
+    let debug = log_forecasts;
     let mut n = 0usize;
     let mut t_last = 0.0;
     for (k, b) in batches.iter().enumerate() {
@@ -142,10 +145,10 @@ pub fn run_node<M: World>(
                                 )
                             })
                             .collect();
-                        eprintln!(
+                        stats.forecast_log.push(format!(
                             "forecast t={:.1} track={} hits={} acc={:.1} sp={:.0} sv={:.1} boost={:.2} class={:?} impacts={} orbits={} {}",
                             e.t_s, tr.id, tr.hits, thrust_along, e.position_sigma_m(), sigma_v, tr.imm.mu[0], class, f.impacts, f.orbits, top.join(" ")
-                        );
+                        ));
                     }
                 }
                 f
