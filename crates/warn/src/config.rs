@@ -71,6 +71,8 @@ pub struct Authority {
     pub warn_probability: f64,
     pub cancel_probability: f64,
     pub dwell_s: f64,
+    /// A region is warned only when a sampled future reaches it within this time (s).
+    pub warn_horizon_s: f64,
     pub languages: Vec<Lang>,
 }
 
@@ -123,6 +125,7 @@ struct AuthorityFile {
     warn_probability: f64,
     cancel_probability: f64,
     dwell_s: f64,
+    warn_horizon_s: f64,
     languages: Vec<String>,
 }
 
@@ -282,6 +285,14 @@ impl WarnConfig {
                 warn_probability: p_warn,
                 cancel_probability: p_cancel,
                 dwell_s: a.dwell_s,
+                warn_horizon_s: if a.warn_horizon_s.is_finite() && a.warn_horizon_s > 0.0 {
+                    a.warn_horizon_s
+                } else {
+                    return Err(err(
+                        &at("warn_horizon_s"),
+                        format!("must be a positive number, got {}", a.warn_horizon_s),
+                    ));
+                },
                 languages,
             });
         }

@@ -464,13 +464,17 @@ impl Engine {
                 if !self.in_scope[*r] {
                     continue;
                 }
-                let p = o.threat as f64 / f.samples as f64;
-                let before = ts.previous.as_ref().map_or(0.0, |g| g.threat(*r));
+                let p = f.warn_share(*r);
+                let before = ts.previous.as_ref().map_or(0.0, |g| g.warn_share(*r));
+                let k = keep_p.entry(*r).or_insert(0.0);
+                *k = k.max(p.max(before));
+                // Too far ahead to warn yet: the forecast will sharpen before it matters.
+                if o.first_t_s - t_s > self.authority.warn_horizon_s {
+                    continue;
+                }
                 let entry = warn_p.entry(*r).or_insert((0.0, f64::INFINITY));
                 entry.0 = entry.0.max(p.min(before));
                 entry.1 = entry.1.min(o.first_t_s);
-                let k = keep_p.entry(*r).or_insert(0.0);
-                *k = k.max(p.max(before));
             }
         }
         let threat = warn_p;

@@ -39,6 +39,8 @@ pub struct RegionOdds {
     pub impact: u32,
     /// Samples doing either.
     pub threat: u32,
+    /// Samples passing over the region and coming down elsewhere.
+    pub transit: u32,
     /// Earliest time (track seconds) any sample reaches the region.
     pub first_t_s: f64,
 }
@@ -66,9 +68,21 @@ pub struct Forecast {
     /// Samples in orbit.
     pub orbits: u32,
     pub impact: Option<ImpactSummary>,
+    /// Made while the object was under thrust: set by the caller, who knows the IMM state.
+    pub powered: bool,
 }
 
 impl Forecast {
+    /// The share of samples that counts for a warning of region `r`. Under thrust the impact
+    /// point of a thrust-cut-now future sweeps on downrange, so a region it merely falls in is
+    /// not threatened by a vehicle that keeps burning; a region its futures pass over (and
+    /// fall beyond) stays under the path. So a powered forecast counts transits only.
+    pub fn warn_share(&self, r: usize) -> f64 {
+        self.odds(r).map_or(0.0, |o| {
+            let k = if self.powered { o.transit } else { o.threat };
+            k as f64 / self.samples as f64
+        })
+    }
     /// Share of samples threatening region `r` (passing over or falling in).
     pub fn threat(&self, r: usize) -> f64 {
         self.odds(r)
@@ -156,6 +170,15 @@ impl Forecaster<'_> {
             };
             for &(r, t) in &sample.over {
                 mark(r, t, false, &mut odds);
+                let falls_here = sample
+                    .impact
+                    .as_ref()
+                    .is_some_and(|(_, _, admin, areas)| *admin == Some(r) || areas.contains(&r));
+                if !falls_here {
+                    if let Ok(i) = odds.binary_search_by_key(&r, |(k, _)| *k) {
+                        odds[i].1.transit += 1;
+                    }
+                }
             }
             if let Some((t, p, admin, areas)) = &sample.impact {
                 for &r in admin.iter().chain(areas) {
@@ -176,6 +199,7 @@ impl Forecaster<'_> {
             impacts: impacts.len() as u32,
             orbits,
             impact,
+            powered: false,
         })
     }
 

@@ -25,6 +25,13 @@ use crate::region::{RegionKind, RegionSet};
 /// ballistic-missile or launcher stage accelerates at 1 g or more.
 pub const MIN_BOOST_M_S2: f64 = 5.0;
 
+/// Horizontal speed over its uncertainty below which a powered track's heading is too
+/// uncertain to forecast (about 6° one sigma).
+pub const MIN_HEADING_RATIO: f64 = 10.0;
+
+/// Response time of the tracker's velocity to thrust (s): see where it is used.
+pub const BOOST_LAG_S: f64 = 2.0;
+
 /// Everything one run produced.
 pub struct NodeRun<M: World> {
     /// Track time zero (the first detection).
@@ -127,7 +134,35 @@ pub fn run_node<M: World>(
                     .is_none_or(|&t| e.t_s - t >= fc.every_s);
             let forecast = if due {
                 let ft = Instant::now();
-                let f = forecaster.forecast(tr.id, &e);
+                // Under thrust the filter's velocity lags the vehicle by about the thrust
+                // acceleration times the filter's response time, an error its covariance does
+                // not carry; it matters most on a steep (lofted) climb, where a small
+                // horizontal error turns the predicted heading. The forecast adds it.
+                let mut e = e.clone();
+                let boost = tr.imm.mu[0];
+                if boost > 0.1 {
+                    let lag = boost * thrust_along.abs() * BOOST_LAG_S;
+                    for i in 3..6 {
+                        e.p[(i, i)] += lag * lag;
+                    }
+                }
+                // Heading quality under thrust: horizontal speed over its (lag-inflated)
+                // uncertainty. A steep, lofted climb has little horizontal speed, so its
+                // heading, and every region its futures cross, is a guess until it turns.
+                let up = tripoint_physics::vec3::unit(e.position());
+                let vv = tripoint_physics::vec3::dot(v, up);
+                let v_h = (speed * speed - vv * vv).max(0.0).sqrt();
+                let sv_f = (e.p[(3, 3)] + e.p[(4, 4)] + e.p[(5, 5)]).max(0.0).sqrt();
+                let powered = boost > 0.5 && thrust_along >= MIN_BOOST_M_S2;
+                let heading_known = v_h >= MIN_HEADING_RATIO * sv_f;
+                let f = if powered && !heading_known {
+                    None
+                } else {
+                    forecaster.forecast(tr.id, &e).map(|mut f| {
+                        f.powered = powered;
+                        f
+                    })
+                };
                 stats.forecast_seconds.push(ft.elapsed().as_secs_f64());
                 if let Some(f) = &f {
                     last_forecast.insert(tr.id, e.t_s);

@@ -32,6 +32,7 @@ fn forecast(t_s: f64, region: usize, p: f64) -> Forecast {
                     over: k,
                     impact: 0,
                     threat: k,
+                    transit: k,
                     first_t_s: t_s + 200.0,
                 },
             )]
@@ -41,6 +42,7 @@ fn forecast(t_s: f64, region: usize, p: f64) -> Forecast {
         impacts: n,
         orbits: 0,
         impact: None,
+        powered: false,
     }
 }
 
