@@ -17,8 +17,8 @@ use tripoint_physics::geodesy::fast_geodetic;
 use tripoint_sim::scenario::Scenario;
 use tripoint_sim::world::{run as run_world, summarize_objects, utc_string, Ending};
 use tripoint_track::TrackerConfig;
-use tripoint_warn::cap::CapMessage;
-use tripoint_warn::config::WarnConfig;
+use tripoint_warn::cap::{format_lat_lon, CapMessage};
+use tripoint_warn::config::{Lang, WarnConfig};
 use tripoint_warn::engine::{Notice, NoticeKind};
 use tripoint_warn::pipeline::{run_node, RunStats};
 use tripoint_warn::region::RegionSet;
@@ -308,6 +308,7 @@ fn run_one(a: &RunArgs) -> Result<()> {
             "status": m.status,
             "regions": ids(&n.regions),
             "warned": ids(&n.warned),
+            "released": ids(&n.released),
             "probability": n.probability.map(|p| (p * 1000.0).round() / 1000.0),
             "certainty": n.certainty,
             // The earliest a sampled future reaches the region: ballistic from now, so during
@@ -365,9 +366,7 @@ fn run_one(a: &RunArgs) -> Result<()> {
                     .iter()
                     .map(|o| match &o.outcome {
                         tripoint_warn::engine::Outcome::FellInRegion {
-                            region,
-                            predicted,
-                            ..
+                            region, predicted, ..
                         } => format!(
                             "track {} fell in {}{}",
                             o.track_id,
@@ -380,9 +379,14 @@ fn run_one(a: &RunArgs) -> Result<()> {
                             predicted,
                             areas,
                         } => format!(
-                            "track {} fell at sea {lat_deg:.2}N {lon_deg:.2}E{}{}",
+                            "track {} fell at sea {}{}{}",
                             o.track_id,
-                            if areas.is_empty() { String::new() } else { format!(" [{}]", ids(areas).join(" ")) },
+                            format_lat_lon(*lat_deg, *lon_deg, Lang::En),
+                            if areas.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" [{}]", ids(areas).join(" "))
+                            },
                             if *predicted { " (predicted)" } else { "" }
                         ),
                         tripoint_warn::engine::Outcome::FellOutside {
@@ -390,8 +394,9 @@ fn run_one(a: &RunArgs) -> Result<()> {
                             lon_deg,
                             predicted,
                         } => format!(
-                            "track {} came down outside the alert regions {lat_deg:.2}N {lon_deg:.2}E{}",
+                            "track {} came down outside the alert regions {}{}",
                             o.track_id,
+                            format_lat_lon(*lat_deg, *lon_deg, Lang::En),
                             if *predicted { " (predicted)" } else { "" }
                         ),
                         tripoint_warn::engine::Outcome::ReachedOrbit => {
@@ -402,7 +407,12 @@ fn run_one(a: &RunArgs) -> Result<()> {
                         }
                     })
                     .collect();
-                format!("result: {}", outs.join("; "))
+                let ended = if n.released.is_empty() {
+                    String::new()
+                } else {
+                    format!("; warnings ended for {}", names(&n.released))
+                };
+                format!("result: {}{ended}", outs.join("; "))
             }
         };
         println!(

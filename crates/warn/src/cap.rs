@@ -51,15 +51,40 @@ pub struct CapWriter<'a> {
     chains: HashMap<(usize, u32), Vec<Reference>>,
 }
 
-/// `sent`-style time: `YYYY-MM-DDThh:mm:ss+hh:mm` in the given offset (CAP forbids `Z`).
+/// `sent`-style time: `YYYY-MM-DDThh:mm:ss+hh:mm` in the given offset. CAP 1.2 §3.3.2 forbids
+/// `Z` and writes UTC as `-00:00`.
 pub fn cap_time(t: Epoch, offset_h: i32) -> String {
     let local = t + Duration::from_seconds(offset_h as f64 * 3600.0);
     let (y, mo, d, h, mi, s, _) = local.to_gregorian_utc();
-    let sign = if offset_h < 0 { '-' } else { '+' };
+    let sign = if offset_h <= 0 { '-' } else { '+' };
     format!(
         "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{sign}{:02}:00",
         offset_h.abs()
     )
+}
+
+/// A position as people read it, with hemispheres: `35.1°N 139.2°E`, `北緯35.1度 東経139.2度`,
+/// `북위 35.1도 동경 139.2도`.
+pub fn format_lat_lon(lat_deg: f64, lon_deg: f64, lang: Lang) -> String {
+    let (la, lo) = (lat_deg.abs(), lon_deg.abs());
+    let (north, east) = (lat_deg >= 0.0, lon_deg >= 0.0);
+    match lang {
+        Lang::En => format!(
+            "{la:.1}°{} {lo:.1}°{}",
+            if north { "N" } else { "S" },
+            if east { "E" } else { "W" }
+        ),
+        Lang::Ja => format!(
+            "{}{la:.1}度 {}{lo:.1}度",
+            if north { "北緯" } else { "南緯" },
+            if east { "東経" } else { "西経" }
+        ),
+        Lang::Ko => format!(
+            "{} {la:.1}도 {} {lo:.1}도",
+            if north { "북위" } else { "남위" },
+            if east { "동경" } else { "서경" }
+        ),
+    }
 }
 
 /// Local clock time `hh:mm` in the authority's zone.
@@ -321,6 +346,16 @@ impl<'a> CapWriter<'a> {
         let mut area_regions: Vec<usize> = match n.kind {
             NoticeKind::TakeShelter => n.warned.clone(),
             NoticeKind::LaunchDetected => vec![],
+            NoticeKind::Result => {
+                let mut rs = n.regions.clone();
+                rs.extend(
+                    n.released
+                        .iter()
+                        .copied()
+                        .filter(|r| !n.regions.contains(r)),
+                );
+                rs
+            }
             _ => n.regions.clone(),
         };
         if n.kind == NoticeKind::TakeShelter {
@@ -525,39 +560,42 @@ impl<'a> CapWriter<'a> {
             ),
             (Outcome::FellAtSea { lat_deg, lon_deg, areas, predicted }, _) => {
                 let areas = self.names(areas, lang);
-                let (ns, ew) = (lat_deg.abs(), lon_deg.abs());
+                let at = format_lat_lon(*lat_deg, *lon_deg, lang);
                 match lang {
                     Lang::En => format!(
-                        "Object {i} fell at sea near {ns:.1}°{} {ew:.1}°{}{}{}.",
-                        if *lat_deg >= 0.0 { "N" } else { "S" },
-                        if *lon_deg >= 0.0 { "E" } else { "W" },
+                        "Object {i} fell at sea near {at}{}{}.",
                         if areas.is_empty() { String::new() } else { format!(" ({areas})") },
                         est(*predicted)
                     ),
                     Lang::Ja => format!(
-                        "物体{i}は北緯{ns:.1}度 東経{ew:.1}度付近の海上{}に落下しました{}。",
+                        "物体{i}は{at}付近の海上{}に落下しました{}。",
                         if areas.is_empty() { String::new() } else { format!("（{areas}）") },
                         est(*predicted)
                     ),
                     Lang::Ko => format!(
-                        "물체 {i}은(는) 북위 {ns:.1}도 동경 {ew:.1}도 부근 해상{}에 낙하했습니다{}. ",
+                        "물체 {i}은(는) {at} 부근 해상{}에 낙하했습니다{}. ",
                         if areas.is_empty() { String::new() } else { format!("({areas})") },
                         est(*predicted)
                     ),
                 }
             }
-            (Outcome::FellOutside { lat_deg, lon_deg, predicted }, Lang::En) => format!(
-                "Object {i} came down outside Japan and Korea near {:.1}°N {:.1}°E{}.",
-                lat_deg, lon_deg, est(*predicted)
-            ),
-            (Outcome::FellOutside { lat_deg, lon_deg, predicted }, Lang::Ja) => format!(
-                "物体{i}は日本と韓国の領域外、北緯{:.1}度 東経{:.1}度付近に落下しました{}。",
-                lat_deg, lon_deg, est(*predicted)
-            ),
-            (Outcome::FellOutside { lat_deg, lon_deg, predicted }, Lang::Ko) => format!(
-                "물체 {i}은(는) 한국과 일본 영역 밖 북위 {:.1}도 동경 {:.1}도 부근에 낙하했습니다{}. ",
-                lat_deg, lon_deg, est(*predicted)
-            ),
+            (Outcome::FellOutside { lat_deg, lon_deg, predicted }, _) => {
+                let at = format_lat_lon(*lat_deg, *lon_deg, lang);
+                match lang {
+                    Lang::En => format!(
+                        "Object {i} came down outside the alert regions near {at}{}.",
+                        est(*predicted)
+                    ),
+                    Lang::Ja => format!(
+                        "物体{i}は警報対象地域の外、{at}付近に落下しました{}。",
+                        est(*predicted)
+                    ),
+                    Lang::Ko => format!(
+                        "물체 {i}은(는) 경보 대상 지역 밖 {at} 부근에 낙하했습니다{}. ",
+                        est(*predicted)
+                    ),
+                }
+            }
             (Outcome::ReachedOrbit, Lang::En) => {
                 format!("Object {i} appears to have reached orbit.")
             }
@@ -567,6 +605,17 @@ impl<'a> CapWriter<'a> {
             (Outcome::ReachedOrbit, Lang::Ko) => {
                 format!("물체 {i}은(는) 지구 궤도에 진입한 것으로 보입니다. ")
             }
+            (Outcome::TrackLost { alt_km, .. }, lang) if !alt_km.is_finite() => match lang {
+                Lang::En => format!(
+                    "Tracking of object {i} ended at about {time}; where it came down is not known."
+                ),
+                Lang::Ja => format!(
+                    "物体{i}の追尾は{time}頃に途絶えました。落下地点は確認されていません。"
+                ),
+                Lang::Ko => format!(
+                    "물체 {i}의 추적이 {time}경 중단되었습니다. 낙하 지점은 확인되지 않았습니다. "
+                ),
+            },
             (Outcome::TrackLost { alt_km, .. }, Lang::En) => format!(
                 "Tracking of object {i} ended at about {time} at {alt_km:.0} km altitude; where it came down is not known."
             ),

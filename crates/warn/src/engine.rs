@@ -4,15 +4,25 @@
 //! events. Per event the authority goes through J-Alert's three steps:
 //!
 //! 1. **launch detected** (CAP `Alert`), if the authority announces launches;
-//! 2. **take shelter** for each region whose threat probability (the largest over the event's
-//!    tracks' latest forecasts) reaches `warn_probability` (CAP `Update`, or `Alert` if it opens
-//!    the chain); a warned region whose probability stays under `cancel_probability` for
-//!    `dwell_s` is lifted (`Update`, or `Cancel` when no warning remains) — hysteresis, so a
-//!    probability wandering around one threshold does not flap;
+//! 2. **take shelter** for each region whose threat probability reaches `warn_probability`
+//!    (CAP `Update`, or `Alert` if it opens the chain). A track's threat to a region is its
+//!    forecast's warn share (impact or overflight; only overflight while the track is powered,
+//!    since the impact point of a thrusting object keeps sweeping), taken as the *lower* of its
+//!    last two forecasts, so one wild forecast from a settling track is not enough; regions the
+//!    samples reach only beyond `warn_horizon_s` wait for a sharper forecast. A warned region
+//!    whose threat (now the *higher* of the last two forecasts) stays under
+//!    `cancel_probability` for `dwell_s` is lifted (`Update`, or `Cancel` when no warning
+//!    remains) — hysteresis, so a probability wandering around one threshold does not flap. A
+//!    message after a `Cancel` opens a new chain with `Alert`;
 //! 3. **result**: "passed over" as soon as a measured track position (not a coasted one) is over
 //!    a region above the overflight height, and when every track of the event has ended, one
-//!    outcome per object: fell in a region or at sea (seen low, or predicted from a
-//!    well-determined ballistic track), reached orbit, or track lost.
+//!    outcome per object: fell in a region or at sea (seen descending low, or predicted from a
+//!    well-determined ballistic track), reached orbit, or track lost. The result also ends the
+//!    warnings still standing (`released`).
+//!
+//! In a debris cloud (a breakup: many tracks in one event) only established, unpowered tracks
+//! with no more energy than the event had before it broke up may raise a warning; every live
+//! track may keep one.
 //!
 //! The engine never claims more than the tracks support: overflight only from measured
 //! positions, an impact only from an observed descent or a converged ballistic forecast,
@@ -176,6 +186,9 @@ pub struct Notice {
     pub expected_t_s: Option<f64>,
     pub outcomes: Vec<ObjectOutcome>,
     pub track_ids: Vec<u64>,
+    /// Result only: regions whose shelter warning this result ends without the object having
+    /// been seen over them (they need the all-clear too).
+    pub released: Vec<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -183,6 +196,8 @@ struct TrackState {
     event: usize,
     last_t_s: f64,
     last_measured: Option<(f64, [f64; 3])>,
+    /// Vertical speed (m/s, up positive) at the last measured update.
+    last_vertical_m_s: f64,
     last_alt_m: f64,
     energy_j_kg: f64,
     /// Joined its event before the event became a debris cloud.
@@ -217,6 +232,8 @@ struct Event {
     regions: BTreeMap<usize, RegionState>,
     seq: u32,
     closed: bool,
+    /// The last message was a `Cancel`: the next one opens a new chain (`Alert`).
+    cancelled: bool,
     /// Many objects at once (a breakup, a debris cloud): fragments swap in association and a
     /// fragment's track can look powered, so only established, unpowered tracks may warn, and
     /// only with no more energy than the event had before it broke up.
@@ -253,8 +270,12 @@ impl Engine {
         regions: &RegionSet,
     ) -> Self {
         let mut in_scope = vec![false; regions.len()];
+        // A region index outside this set (configuration resolved against another region
+        // set) is simply not in scope.
         for &r in &authority.regions {
-            in_scope[r] = true;
+            if let Some(s) = in_scope.get_mut(r) {
+                *s = true;
+            }
         }
         Engine {
             index,
@@ -271,7 +292,12 @@ impl Engine {
         let ev = &mut self.events[e];
         let seq = ev.seq;
         ev.seq += 1;
-        let msg_type = if seq == 0 { MsgType::Alert } else { msg_type };
+        let msg_type = if seq == 0 || ev.cancelled {
+            MsgType::Alert
+        } else {
+            msg_type
+        };
+        ev.cancelled = msg_type == MsgType::Cancel;
         Notice {
             authority: self.index,
             event: e as u32,
@@ -291,6 +317,7 @@ impl Engine {
             expected_t_s: None,
             outcomes: vec![],
             track_ids: ev.tracks.iter().copied().collect(),
+            released: vec![],
         }
     }
 
@@ -323,6 +350,7 @@ impl Engine {
                         regions: BTreeMap::new(),
                         seq: 0,
                         closed: false,
+                        cancelled: false,
                         debris: false,
                         reference_energy_j_kg: f64::NEG_INFINITY,
                     });
@@ -345,6 +373,7 @@ impl Engine {
                     event: e,
                     last_t_s: u.t_s,
                     last_measured: None,
+                    last_vertical_m_s: 0.0,
                     last_alt_m: alt,
                     energy_j_kg: energy,
                     parent: !self.events[e].debris,
@@ -403,6 +432,8 @@ impl Engine {
                 }
             }
             ts.last_measured = Some((u.t_s, u.position_ecef_m));
+            ts.last_vertical_m_s = vec3::dot(u.velocity_ecef_m_s, u.position_ecef_m)
+                / vec3::norm(u.position_ecef_m).max(1.0);
             for (la, lo, h) in points {
                 if h < self.min_alt_m {
                     continue;
@@ -456,9 +487,7 @@ impl Engine {
             if ts.ended.is_some() {
                 continue;
             }
-            if self.events[e].debris && ts.debris_ok != [true, true] {
-                continue;
-            }
+            let may_warn = !self.events[e].debris || ts.debris_ok == [true, true];
             let Some(f) = &ts.forecast else { continue };
             for (r, o) in &f.regions {
                 if !self.in_scope[*r] {
@@ -468,6 +497,9 @@ impl Engine {
                 let before = ts.previous.as_ref().map_or(0.0, |g| g.warn_share(*r));
                 let k = keep_p.entry(*r).or_insert(0.0);
                 *k = k.max(p.max(before));
+                if !may_warn {
+                    continue;
+                }
                 // Too far ahead to warn yet: the forecast will sharpen before it matters.
                 if o.first_t_s - t_s > self.authority.warn_horizon_s {
                     continue;
@@ -519,12 +551,16 @@ impl Engine {
             out.push(n);
         }
         if !lifted.is_empty() {
-            let mut n = self.notice(e, t_s, NoticeKind::ShelterLifted, MsgType::Update);
-            let none_left =
-                n.warned.is_empty() && !self.events[e].regions.values().any(|s| s.passed);
-            if none_left && n.seq > 0 {
-                n.msg_type = MsgType::Cancel;
-            }
+            let none_left = !self.events[e]
+                .regions
+                .values()
+                .any(|s| s.warned || s.passed);
+            let kind = if none_left && self.events[e].seq > 0 && !self.events[e].cancelled {
+                MsgType::Cancel
+            } else {
+                MsgType::Update
+            };
+            let mut n = self.notice(e, t_s, NoticeKind::ShelterLifted, kind);
             n.regions = lifted;
             n.probability = Some(p_lifted);
             n.certainty = Certainty::Unlikely;
@@ -655,10 +691,17 @@ impl Engine {
         if !chain_open && !touched {
             return vec![];
         }
+        let released: Vec<usize> = self.events[e]
+            .regions
+            .iter()
+            .filter(|(_, s)| s.warned && !s.passed)
+            .map(|(r, _)| *r)
+            .collect();
         for s in self.events[e].regions.values_mut() {
             s.warned = false;
         }
         let mut n = self.notice(e, t_s, NoticeKind::Result, MsgType::Update);
+        n.released = released;
         n.certainty = if outcomes
             .iter()
             .all(|o| matches!(o.outcome, Outcome::TrackLost { .. }))
@@ -671,6 +714,9 @@ impl Engine {
                     predicted: true,
                     ..
                 } | Outcome::FellInRegion {
+                    predicted: true,
+                    ..
+                } | Outcome::FellOutside {
                     predicted: true,
                     ..
                 }
@@ -715,7 +761,7 @@ fn outcome_of(ts: &TrackState, regions: &RegionSet, min_alt_m: f64) -> Outcome {
     // Seen coming down low: the last measured sub-point is where it fell (within a few km).
     if let Some(p) = last {
         let (lat, lon, h) = fast_geodetic(p);
-        if h < min_alt_m.min(30_000.0) && ts.boost_probability < 0.5 {
+        if h < min_alt_m.min(30_000.0) && ts.boost_probability < 0.5 && ts.last_vertical_m_s < 0.0 {
             let (lat, lon) = (lat.to_degrees(), lon.to_degrees());
             return fell_at(lat, lon, regions, false);
         }
@@ -742,13 +788,13 @@ fn outcome_of(ts: &TrackState, regions: &RegionSet, min_alt_m: f64) -> Outcome {
                 let on_land: u32 = f
                     .regions
                     .iter()
-                    .filter(|(r, _)| regions.get(*r).kind == RegionKind::Admin1)
+                    .filter(|(r, _)| is_land(regions, *r))
                     .map(|(_, o)| o.impact)
                     .sum();
                 let best = f
                     .regions
                     .iter()
-                    .filter(|(r, _)| regions.get(*r).kind == RegionKind::Admin1)
+                    .filter(|(r, _)| is_land(regions, *r))
                     .max_by_key(|(_, o)| o.impact);
                 if let Some((r, o)) = best {
                     if o.impact as f64 >= 0.9 * n {
@@ -769,6 +815,12 @@ fn outcome_of(ts: &TrackState, regions: &RegionSet, min_alt_m: f64) -> Outcome {
     lost()
 }
 
+/// A region people live in: an admin-1 region or a configured land area (not a sea area).
+fn is_land(regions: &RegionSet, r: usize) -> bool {
+    let region = regions.get(r);
+    region.kind == RegionKind::Admin1 || !region.sea
+}
+
 fn great_circle_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
     let dp = p2 - p1;
@@ -787,6 +839,16 @@ fn fell_at(lat: f64, lon: f64, regions: &RegionSet, predicted: bool) -> Outcome 
         };
     }
     let areas: Vec<usize> = regions.areas_at(lat, lon).collect();
+    // A configured land area (a territory such as Guam) is a region even where a sea area
+    // drawn around it overlaps.
+    if let Some(&region) = areas.iter().find(|&&a| !regions.get(a).sea) {
+        return Outcome::FellInRegion {
+            region,
+            lat_deg: lat,
+            lon_deg: lon,
+            predicted,
+        };
+    }
     if areas.iter().any(|&a| regions.get(a).sea) {
         Outcome::FellAtSea {
             lat_deg: lat,

@@ -66,6 +66,14 @@ fn update<'a>(t_s: f64, pos: [f64; 3], measured: bool, f: Option<&'a Forecast>) 
     }
 }
 
+/// The same update with the object coming straight down at 2 km/s.
+fn descending(mut u: TrackUpdate<'_>) -> TrackUpdate<'_> {
+    let p = u.position_ecef_m;
+    let r = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt();
+    u.velocity_ecef_m_s = [-2000.0 * p[0] / r, -2000.0 * p[1] / r, -2000.0 * p[2] / r];
+    u
+}
+
 #[test]
 fn warnings_need_two_agreeing_forecasts_and_are_lifted_only_after_the_dwell() {
     let (regions, cfg) = setup();
@@ -175,7 +183,8 @@ fn a_track_lost_in_flight_is_reported_lost_not_fallen() {
         &regions,
     );
     eng.update(&update(0.0, at(40.0, 134.0, 200e3), true, None), &regions);
-    eng.update(&update(60.0, at(40.0, 135.0, 5e3), true, None), &regions);
+    let low = at(40.0, 135.0, 5e3);
+    eng.update(&descending(update(60.0, low, true, None)), &regions);
     let n = eng.track_ended(1, 60.0, 100.0, &regions);
     let result = n
         .iter()
@@ -242,4 +251,133 @@ fn the_world_of_the_input_decides_the_cap_status() {
     assert!(from_drill.xml.contains("<status>Exercise</status>"));
     assert_eq!(from_real.status, "Actual");
     assert!(from_real.xml.contains("<status>Actual</status>"));
+}
+
+#[test]
+fn a_warning_after_a_cancel_opens_a_new_chain() {
+    let (regions, cfg) = setup();
+    let aomori = regions.index_of("JP-02").expect("JP-02");
+    let a = cfg.authorities[0].clone();
+    let mut eng = Engine::new(0, a.clone(), cfg.event.clone(), &cfg.forecast, &regions);
+    let sea = at(40.0, 133.0, 200e3);
+    let mut all = Vec::new();
+    let mut t = 0.0;
+    let mut step = |p: f64, eng: &mut Engine, all: &mut Vec<_>| {
+        let f = forecast(t, aomori, p);
+        for n in eng.update(&update(t, sea, true, Some(&f)), &regions) {
+            all.push((n.kind, n.msg_type));
+        }
+        t += 4.0;
+    };
+    for _ in 0..3 {
+        step(0.9, &mut eng, &mut all);
+    }
+    for _ in 0..((a.dwell_s / 4.0) as usize + 3) {
+        step(0.0, &mut eng, &mut all);
+    }
+    assert_eq!(
+        all.last(),
+        Some(&(NoticeKind::ShelterLifted, MsgType::Cancel)),
+        "{all:?}"
+    );
+    let before = all.len();
+    for _ in 0..3 {
+        step(0.9, &mut eng, &mut all);
+    }
+    // The chain was cancelled: the new warning is an Alert, not an Update of a dead chain.
+    assert_eq!(
+        all.get(before),
+        Some(&(NoticeKind::TakeShelter, MsgType::Alert)),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn the_result_gives_the_all_clear_to_regions_warned_but_not_passed_over() {
+    let (regions, cfg) = setup();
+    let aomori = regions.index_of("JP-02").expect("JP-02");
+    let hokkaido = regions.index_of("JP-01").expect("JP-01");
+    let mut eng = Engine::new(
+        0,
+        cfg.authorities[0].clone(),
+        cfg.event.clone(),
+        &cfg.forecast,
+        &regions,
+    );
+    // Warned for Aomori from forecasts while over the sea, then seen over Hokkaido.
+    for i in 0..3 {
+        let t = 4.0 * i as f64;
+        let f = forecast(t, aomori, 0.9);
+        eng.update(&update(t, at(40.0, 133.0, 200e3), true, Some(&f)), &regions);
+    }
+    let n = eng.update(
+        &update(20.0, at(43.06, 141.35, 500e3), true, None),
+        &regions,
+    );
+    assert!(n
+        .iter()
+        .any(|n| n.kind == NoticeKind::PassedOver && n.regions == vec![hokkaido]));
+    let n = eng.track_ended(1, 20.0, 60.0, &regions);
+    let result = n
+        .iter()
+        .find(|n| n.kind == NoticeKind::Result)
+        .expect("result");
+    assert_eq!(result.regions, vec![hokkaido]);
+    assert_eq!(result.released, vec![aomori]);
+    assert!(result.warned.is_empty());
+    // The CAP result's areas name both prefectures.
+    let mut w = CapWriter::new(&regions, &cfg.authorities, Epoch::from_unix_seconds(1.7e9));
+    let real = InWorld::<RealWorld, _>::admit(detection(Mode::Real)).expect("admit");
+    let cap = w.render(&real.as_ref().map(|_| result.clone()));
+    assert!(cap.xml.contains("<value>JP-01</value>"), "{}", cap.xml);
+    assert!(cap.xml.contains("<value>JP-02</value>"), "{}", cap.xml);
+}
+
+#[test]
+fn a_fall_is_claimed_only_for_a_descending_object_and_guam_is_land() {
+    let (regions, cfg) = setup();
+    // Japan's authority (it announces launches, so it always reports a result).
+    let new = || {
+        Engine::new(
+            0,
+            cfg.authorities[0].clone(),
+            cfg.event.clone(),
+            &cfg.forecast,
+            &regions,
+        )
+    };
+    let guam = at(13.45, 144.78, 5e3);
+    // Seen coming down low over Guam: fell in US-GU, not "at sea" (the Pacific area overlaps).
+    let mut eng = new();
+    eng.update(&update(0.0, at(14.5, 143.0, 200e3), true, None), &regions);
+    eng.update(&descending(update(60.0, guam, true, None)), &regions);
+    let n = eng.track_ended(1, 60.0, 100.0, &regions);
+    let result = n
+        .iter()
+        .find(|n| n.kind == NoticeKind::Result)
+        .expect("result");
+    match &result.outcomes[0].outcome {
+        Outcome::FellInRegion {
+            region, predicted, ..
+        } => {
+            assert_eq!(regions.get(*region).id.as_str(), "US-GU");
+            assert!(!predicted);
+        }
+        other => panic!("expected a fall in Guam, got {other:?}"),
+    }
+    // Low but climbing: no fall is claimed.
+    let mut eng = new();
+    eng.update(&update(0.0, at(14.5, 143.0, 200e3), true, None), &regions);
+    let mut up = descending(update(60.0, guam, true, None));
+    up.velocity_ecef_m_s = up.velocity_ecef_m_s.map(|v| -v);
+    eng.update(&up, &regions);
+    let n = eng.track_ended(1, 60.0, 100.0, &regions);
+    let result = n
+        .iter()
+        .find(|n| n.kind == NoticeKind::Result)
+        .expect("result");
+    assert!(
+        matches!(result.outcomes[0].outcome, Outcome::TrackLost { .. }),
+        "{result:?}"
+    );
 }
