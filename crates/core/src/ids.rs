@@ -18,13 +18,14 @@ macro_rules! string_id {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        // Shared, not owned: ids are cloned into every observation and track update.
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             /// Checks the identifier: 1-64 characters from `A-Z a-z 0-9 . _ / -`.
             pub fn new(s: impl Into<String>) -> Result<Self, CoreError> {
                 let s = s.into();
-                if valid_id(&s) { Ok(Self(s)) } else { Err(CoreError::InvalidId { value: s }) }
+                if valid_id(&s) { Ok(Self(s.into())) } else { Err(CoreError::InvalidId { value: s }) }
             }
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -38,7 +39,7 @@ macro_rules! string_id {
         }
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0
+                id.0.to_string()
             }
         }
         impl fmt::Display for $name {

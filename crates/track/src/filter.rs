@@ -3,7 +3,7 @@
 //!
 //! EKF (Bar-Shalom et al. 2001, §10.3): x⁻ = f(x), P⁻ = Φ P Φᵀ + Q; K = P⁻Hᵀ S⁻¹ with
 //! S = H P⁻ Hᵀ + R; x = x⁻ + K ν; P = P⁻ − K S Kᵀ, symmetrised and kept positive definite
-//! ([`regularize`]); H by central differences of h.
+//! ([`regularize`]); H analytic for the radar, by central differences of h for bearings.
 //! UKF (Julier & Uhlmann 2004; Wan & van der Merwe 2000): 2n symmetric sigma points
 //! χ = x ± √(n P) columns, equal weights 1/2n (α = 1, β = 0, κ = 0, so every weight is positive
 //! and P stays positive definite); moments of f(χ) and h(χ) give P⁻, S and the cross-covariance.
@@ -11,8 +11,9 @@
 use nalgebra::{SMatrix, SVector};
 
 use crate::measurement::Observation;
+use crate::measurement::ObservationKind;
 use crate::motion::MotionModel;
-use crate::state::{regularize, Covariance, GaussianState, StateVector, N};
+use crate::state::{regularize, symmetrize, Covariance, GaussianState, StateVector, N};
 
 /// Which Kalman filter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,8 +83,66 @@ pub fn predict(
             None => return predict(FilterKind::Ekf, model, s, t_s),
         },
     };
-    regularize(&mut out.p);
+    // Φ P Φᵀ + Q (or a spread of sigma points + Q) with Q ≻ 0 stays positive definite.
+    symmetrize(&mut out.p);
     out
+}
+
+/// H = ∂h/∂x at `x`, by central differences of h over position and velocity (h does not
+/// depend on a or c).
+fn jacobian_numerical<const M: usize>(x: &StateVector, obs: &Observation) -> SMatrix<f64, M, N> {
+    let mut hm = SMatrix::<f64, M, N>::zeros();
+    for j in 0..6 {
+        let step = if j < 3 { 1.0 } else { 1e-3 };
+        let mut xp = *x;
+        let mut xm = *x;
+        xp[j] += step;
+        xm[j] -= step;
+        let d = obs.residual(&obs.predict(&xp), &obs.predict(&xm));
+        for i in 0..M {
+            hm[(i, j)] = d[i] / (2.0 * step);
+        }
+    }
+    hm
+}
+
+/// H = ∂h/∂x at `x`: analytic for the radar (range, azimuth, elevation, range rate in the site's
+/// ENU frame), numerical for bearings.
+///
+/// With d = r − o, (e, n, u) its ENU components, ρ = |d| and ρₕ = √(e² + n²):
+/// ∂ρ/∂r = d/ρ; ∂az/∂r = (n Ê − e N̂)/ρₕ²; ∂el/∂r = (ρₕ Û − u (e Ê + n N̂)/ρₕ)/ρ²;
+/// ∂ρ̇/∂r = v/ρ − (d·v) d/ρ³ and ∂ρ̇/∂v = d/ρ.
+pub(crate) fn jacobian<const M: usize>(x: &StateVector, obs: &Observation) -> SMatrix<f64, M, N> {
+    let ObservationKind::Radar { .. } = obs.kind else {
+        return jacobian_numerical::<M>(x, obs);
+    };
+    let f = &obs.frame;
+    let d = [x[0] - f.origin[0], x[1] - f.origin[1], x[2] - f.origin[2]];
+    let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    let (e, n, u) = (dot(d, f.east), dot(d, f.north), dot(d, f.up));
+    let rho2 = dot(d, d);
+    let rho = rho2.sqrt();
+    let rh2 = e * e + n * n;
+    let rh = rh2.sqrt();
+    if rho < 1.0 || rh < 1e-3 {
+        // At the site or straight overhead: azimuth is singular; fall back.
+        return jacobian_numerical::<M>(x, obs);
+    }
+    let mut hm = SMatrix::<f64, M, N>::zeros();
+    for i in 0..3 {
+        hm[(0, i)] = d[i] / rho;
+        hm[(1, i)] = (n * f.east[i] - e * f.north[i]) / rh2;
+        hm[(2, i)] = (rh * f.up[i] - u * (e * f.east[i] + n * f.north[i]) / rh) / rho2;
+    }
+    if M == 4 {
+        let v = [x[3], x[4], x[5]];
+        let dv = dot(d, v);
+        for i in 0..3 {
+            hm[(3, i)] = v[i] / rho - dv * d[i] / (rho2 * rho);
+            hm[(3, 3 + i)] = d[i] / rho;
+        }
+    }
+    hm
 }
 
 /// The measurement-space moments of a predicted state: predicted measurement, S, and the
@@ -106,19 +165,7 @@ fn moments<const M: usize>(
     let nu = SVector::<f64, M>::from_fn(|i, _| obs.residual(&obs.z, &h0)[i]);
     match kind {
         FilterKind::Ekf => {
-            // H by central differences over position and velocity (h does not depend on a, c).
-            let mut hm = SMatrix::<f64, M, N>::zeros();
-            for j in 0..6 {
-                let step = if j < 3 { 1.0 } else { 1e-3 };
-                let mut xp = pred.x;
-                let mut xm = pred.x;
-                xp[j] += step;
-                xm[j] -= step;
-                let d = obs.residual(&obs.predict(&xp), &obs.predict(&xm));
-                for i in 0..M {
-                    hm[(i, j)] = d[i] / (2.0 * step);
-                }
-            }
+            let hm = jacobian::<M>(&pred.x, obs);
             let pxz = pred.p * hm.transpose();
             Moments {
                 nu,
@@ -282,4 +329,63 @@ pub fn update(
 /// Convenience: a covariance from standard deviations.
 pub fn diag_cov(sigmas: [f64; N]) -> Covariance {
     Covariance::from_diagonal(&StateVector::from_fn(|i, _| sigmas[i] * sigmas[i]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measurement::LocalFrame;
+    use tripoint_core::{Nation, SensorId};
+    use tripoint_physics::Geodetic;
+
+    /// The analytic radar Jacobian agrees with central differences of h, in every direction
+    /// from a site and with range rate.
+    #[test]
+    fn analytic_radar_jacobian_matches_central_differences() {
+        let site = Geodetic::from_deg(38.0, 138.3, 50.0)
+            .expect("site")
+            .to_ecef_m();
+        let frame = LocalFrame::at(site).expect("frame");
+        for (k, (lat, lon, h)) in [
+            (40.0, 131.0, 300e3),
+            (35.0, 140.0, 80e3),
+            (39.0, 138.0, 900e3),
+            (30.0, 150.0, 1200e3),
+            (38.5, 138.29, 400e3),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let p = Geodetic::from_deg(lat, lon, h).expect("target").to_ecef_m();
+            let mut x = StateVector::zeros();
+            x[0] = p[0];
+            x[1] = p[1];
+            x[2] = p[2];
+            x[3] = 1500.0 - 700.0 * k as f64;
+            x[4] = -2500.0 + 300.0 * k as f64;
+            x[5] = 900.0;
+            let obs = Observation {
+                t_s: 0.0,
+                sensor: SensorId::new("jpn-test").expect("id"),
+                owner: Nation::JPN,
+                kind: ObservationKind::Radar { range_rate: true },
+                z: [0.0; 4],
+                sigma: [50.0, 1e-3, 1e-3, 5.0],
+                frame,
+            };
+            let a = jacobian::<4>(&x, &obs);
+            let n = jacobian_numerical::<4>(&x, &obs);
+            for i in 0..4 {
+                for j in 0..N {
+                    let tol = 1e-6 * n[(i, j)].abs() + 1e-9;
+                    assert!(
+                        (a[(i, j)] - n[(i, j)]).abs() <= tol,
+                        "case {k}: H[{i},{j}] analytic {} numerical {}",
+                        a[(i, j)],
+                        n[(i, j)]
+                    );
+                }
+            }
+        }
+    }
 }

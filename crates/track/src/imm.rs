@@ -6,10 +6,10 @@
 //! mixed state; μ_j ∝ Λ_j c̄_j with Λ_j the model's measurement likelihood; the output is the
 //! moment-matched mixture. The Markov matrix depends on Δt through each mode's mean sojourn time.
 
-use crate::filter::{self, FilterKind, Innovation};
+use crate::filter::{self, FilterKind};
 use crate::measurement::Observation;
 use crate::motion::MotionModel;
-use crate::state::{regularize, Covariance, GaussianState, StateVector};
+use crate::state::{symmetrize, Covariance, GaussianState, StateVector};
 
 /// Number of models.
 pub const M: usize = 3;
@@ -89,12 +89,31 @@ impl ImmState {
             let d = self.states[j].x - x;
             p += (self.states[j].p + d * d.transpose()) * self.mu[j];
         }
-        regularize(&mut p);
+        // A convex combination of positive definite matrices and spreads: positive definite.
+        symmetrize(&mut p);
         GaussianState {
             x,
             p,
             t_s: self.t_s(),
         }
+    }
+
+    /// Root of the trace of the combined position covariance (m), without forming the whole
+    /// combined estimate: Σ_j μ_j (tr P_j,rr + |r_j − r̄|²).
+    pub fn position_sigma_m(&self) -> f64 {
+        let mut mean = [0.0; 3];
+        for j in 0..M {
+            for (i, m) in mean.iter_mut().enumerate() {
+                *m += self.mu[j] * self.states[j].x[i];
+            }
+        }
+        let mut var = 0.0;
+        for j in 0..M {
+            let s = &self.states[j];
+            let spread: f64 = (0..3).map(|i| (s.x[i] - mean[i]).powi(2)).sum();
+            var += self.mu[j] * (s.p[(0, 0)] + s.p[(1, 1)] + s.p[(2, 2)] + spread);
+        }
+        var.max(0.0).sqrt()
     }
 
     /// Index of the most probable mode.
@@ -122,7 +141,7 @@ impl ImmState {
                 let d = self.states[i].x - x0;
                 p0 += (self.states[i].p + d * d.transpose()) * w[i];
             }
-            regularize(&mut p0);
+            symmetrize(&mut p0);
             let mixed = GaussianState {
                 x: x0,
                 p: p0,
@@ -138,10 +157,9 @@ impl ImmState {
     }
 
     /// Updates a predicted IMM state (from [`ImmState::predict`]) with an observation. Returns
-    /// the posterior and the innovation of the combined prediction, or `None` if every model
-    /// failed numerically.
-    pub fn update(&self, cfg: &ImmConfig, obs: &Observation) -> Option<(ImmState, Innovation)> {
-        let combined_inn = filter::innovation(cfg.filter, &self.combined(), obs)?;
+    /// the posterior, or `None` if every model failed numerically. (The innovation of the
+    /// combined prediction, for gating, is [`filter::predicted_measurement`]'s job.)
+    pub fn update(&self, cfg: &ImmConfig, obs: &Observation) -> Option<ImmState> {
         let mut states = self.states.clone();
         let mut log_w = [f64::NEG_INFINITY; M];
         for j in 0..M {
@@ -160,6 +178,6 @@ impl ImmState {
         let mut mu = w.map(|v| (v / total).max(1e-6));
         let s: f64 = mu.iter().sum();
         mu = mu.map(|v| v / s);
-        Some((ImmState { states, mu }, combined_inn))
+        Some(ImmState { states, mu })
     }
 }

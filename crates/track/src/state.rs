@@ -58,6 +58,20 @@ impl GaussianState {
     }
 }
 
+/// Makes a covariance exactly symmetric. Enough after operations that preserve positive
+/// definiteness (Φ P Φᵀ + Q with Q ≻ 0, convex combinations of covariances and spreads); after a
+/// subtraction (a Kalman update) use [`regularize`].
+#[inline]
+pub fn symmetrize<const M: usize>(p: &mut SMatrix<f64, M, M>) {
+    for i in 0..M {
+        for j in 0..i {
+            let v = 0.5 * (p[(i, j)] + p[(j, i)]);
+            p[(i, j)] = v;
+            p[(j, i)] = v;
+        }
+    }
+}
+
 /// Makes a covariance exactly symmetric and nudges it positive definite if round-off made an
 /// eigenvalue non-positive.
 pub fn regularize<const M: usize>(p: &mut SMatrix<f64, M, M>) {

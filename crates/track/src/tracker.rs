@@ -131,6 +131,10 @@ impl PreGate {
     }
 }
 
+fn vec3_dist2(a: [f64; 3], b: [f64; 3]) -> f64 {
+    (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
+}
+
 /// Whether a track has been confirmed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TrackStatus {
@@ -174,14 +178,19 @@ impl Track {
             self.early.as_ref().map(|(s, pb)| (s, *pb)),
         )
     }
+    /// The position of the most probable mode's mean (cheap; for coarse tests).
+    fn rough_position(&self) -> [f64; 3] {
+        let s = &self.imm.states[self.imm.mode()];
+        [s.x[0], s.x[1], s.x[2]]
+    }
     /// The last posterior at or before `t_s` and the index after it in the history, for
     /// re-filtering a late observation.
-    fn base_before(&self, t_s: f64) -> Option<(ImmState, usize)> {
+    fn base_before(&self, t_s: f64) -> Option<(&ImmState, usize)> {
         if self.imm.t_s() <= t_s {
-            return Some((self.imm.clone(), self.history.len()));
+            return Some((&self.imm, self.history.len()));
         }
         let k = self.history.iter().rposition(|(_, s)| s.t_s() <= t_s)?;
-        Some((self.history[k].1.clone(), k + 1))
+        Some((&self.history[k].1, k + 1))
     }
 }
 
@@ -349,7 +358,7 @@ impl MultiTargetTracker {
             let obs = &batch[di];
             used[di] = true;
             match pred.update(&self.cfg.imm, obs) {
-                Some((post, _inn)) => {
+                Some(post) => {
                     let cfg = &self.cfg;
                     let track = &mut self.tracks[ti];
                     // Re-filter what came after a late observation.
@@ -364,10 +373,7 @@ impl MultiTargetTracker {
                     let mut state = post;
                     for o in later {
                         let p = state.predict(&cfg.imm, o.t_s);
-                        state = match p.update(&cfg.imm, &o) {
-                            Some((s, _)) => s,
-                            None => p,
-                        };
+                        state = p.update(&cfg.imm, &o).unwrap_or(p);
                         track.history.push_back((o, state.clone()));
                     }
                     track.imm = state;
@@ -376,7 +382,13 @@ impl MultiTargetTracker {
                         track.early = Some((track.imm.combined(), track.imm.mu[0]));
                     }
                     track.last_update_t_s = track.last_update_t_s.max(t);
-                    track.contributors.insert((obs.owner, obs.sensor.clone()));
+                    if !track
+                        .contributors
+                        .iter()
+                        .any(|(n, s)| *n == obs.owner && *s == obs.sensor)
+                    {
+                        track.contributors.insert((obs.owner, obs.sensor.clone()));
+                    }
                     let need = if track.cued {
                         cfg.confirm_hits_cued
                     } else {
@@ -385,7 +397,7 @@ impl MultiTargetTracker {
                     let was = track.status;
                     if track.status == TrackStatus::Tentative
                         && track.hits >= need
-                        && track.imm.combined().position_sigma_m() <= cfg.confirm_max_sigma_m
+                        && track.imm.position_sigma_m() <= cfg.confirm_max_sigma_m
                     {
                         track.status = TrackStatus::Confirmed;
                     }
@@ -431,20 +443,17 @@ impl MultiTargetTracker {
         // Delete stale and diverged tracks.
         let cfg = &self.cfg;
         let latest = self.latest_t_s;
-        let (keep, gone): (Vec<Track>, Vec<Track>) = std::mem::take(&mut self.tracks)
-            .into_iter()
-            .partition(|tr| {
-                let age = latest - tr.last_update_t_s;
-                let timeout = if tr.is_confirmed() {
-                    cfg.confirmed_timeout_s
-                } else {
-                    cfg.tentative_timeout_s
-                };
-                age <= timeout && tr.estimate().position_sigma_m() <= cfg.max_position_sigma_m
-            });
-        self.tracks = keep;
-        self.deleted
-            .extend(gone.into_iter().filter(|t| t.is_confirmed()));
+        // In place: tracks are large, and moving every one of them per batch dominated.
+        let gone = self.tracks.extract_if(.., |tr| {
+            let age = latest - tr.last_update_t_s;
+            let timeout = if tr.is_confirmed() {
+                cfg.confirmed_timeout_s
+            } else {
+                cfg.tentative_timeout_s
+            };
+            !(age <= timeout && tr.imm.position_sigma_m() <= cfg.max_position_sigma_m)
+        });
+        self.deleted.extend(gone.filter(|t| t.is_confirmed()));
 
         // Start tentative tracks on unused, unexplained radar detections.
         for (di, obs) in batch.iter().enumerate() {
@@ -471,12 +480,14 @@ impl MultiTargetTracker {
         let k = self.cfg.merge_sigmas;
         let mut remove: Vec<usize> = Vec::new();
         let mut merges: Vec<(usize, usize)> = Vec::new();
-        // Combined estimates once per call, not once per pair.
-        let combined: Vec<Option<GaussianState>> = self
-            .tracks
-            .iter()
-            .map(|t| t.is_confirmed().then(|| t.imm.combined()))
-            .collect();
+        // Combined estimates at most once per call, and only for tracks near an updated one: a
+        // cheap test on the most probable mode's position comes first.
+        let mut combined: Vec<Option<Option<GaussianState>>> = vec![None; self.tracks.len()];
+        let mut get = |tracks: &[Track], i: usize| -> Option<GaussianState> {
+            combined[i]
+                .get_or_insert_with(|| tracks[i].is_confirmed().then(|| tracks[i].imm.combined()))
+                .clone()
+        };
         for ev in events.iter().filter(|e| e.confirmed) {
             let Some(i) = self.tracks.iter().position(|t| t.id == ev.track_id) else {
                 continue;
@@ -484,12 +495,36 @@ impl MultiTargetTracker {
             if remove.contains(&i) {
                 continue;
             }
-            let Some(a) = &combined[i] else { continue };
+            if !self.tracks[i].is_confirmed() {
+                continue;
+            }
+            let ri = self.tracks[i].rough_position();
+            let si = self.tracks[i].imm.position_sigma_m();
+            let mut a_state: Option<GaussianState> = None;
             for (j, other) in self.tracks.iter().enumerate() {
-                if j == i || remove.contains(&j) {
+                if j == i || remove.contains(&j) || !other.is_confirmed() {
                     continue;
                 }
-                let Some(b) = &combined[j] else { continue };
+                // Far apart beyond any plausible merge (5 s at 10 km/s plus the sigmas): skip.
+                let rj = other.rough_position();
+                let sj = other.imm.position_sigma_m();
+                let lim = 50_000.0 + (k + 3.0) * (si + sj);
+                if vec3_dist2(ri, rj) > lim * lim {
+                    continue;
+                }
+                let a = match &a_state {
+                    Some(a) => a,
+                    None => {
+                        let Some(a) = get(&self.tracks, i) else {
+                            continue;
+                        };
+                        a_state.insert(a)
+                    }
+                };
+                let Some(b) = get(&self.tracks, j) else {
+                    continue;
+                };
+                let b = &b;
                 // Compare at a common time with a straight-line shift (updates are ≤ a few s apart).
                 let dt = a.t_s - b.t_s;
                 if dt.abs() > 5.0 {

@@ -357,7 +357,7 @@ proptest! {
             o.z[2] += noise[(3 * k + 2) % 36] * 0.01;
             let pred = imm.predict(&cfg, t);
             for s in &pred.states { prop_assert!(s.is_valid()); }
-            if let Some((post, _)) = pred.update(&cfg, &o) {
+            if let Some(post) = pred.update(&cfg, &o) {
                 for s in &post.states { prop_assert!(s.is_valid()); }
                 prop_assert!((post.mu.iter().sum::<f64>() - 1.0).abs() < 1e-9);
                 imm = post;
