@@ -182,13 +182,20 @@ impl MotionModel {
             let k1 = self.derivative(&y);
             let y2 = y + k1 * (0.5 * h);
             let k2 = self.derivative(&y2);
-            let ad = self.jacobian(&y2) * h;
-            let ad2 = ad * ad;
-            let step = Covariance::identity() + ad + ad2 * 0.5 + ad2 * ad * (1.0 / 6.0);
+            // A's last four rows are zero (a and c have no dynamics), so every power of AΔt is
+            // zero there too and the products need only the top six rows: B = (AΔt)[0..6, :],
+            // (AΔt)² = B[:, 0..6]·B, (AΔt)³ = (AΔt)²[:, 0..6]·B, and Φ ← Φ + S·Φ with
+            // S = (step − I)[0..6, :].
+            let b: SMatrix<f64, 6, N> = (self.jacobian(&y2) * h).fixed_rows::<6>(0).into_owned();
+            let b2: SMatrix<f64, 6, N> = b.fixed_columns::<6>(0) * b;
+            let b3: SMatrix<f64, 6, N> = b2.fixed_columns::<6>(0) * b;
+            let s = b + b2 * 0.5 + b3 * (1.0 / 6.0);
             let k3 = self.derivative(&(y + k2 * (0.5 * h)));
             let k4 = self.derivative(&(y + k3 * h));
             y += (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0);
-            phi = step * phi;
+            let sp: SMatrix<f64, 6, N> = s * phi;
+            let mut top = phi.fixed_rows_mut::<6>(0);
+            top += sp;
         }
         (y, phi)
     }
