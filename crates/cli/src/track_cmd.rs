@@ -182,6 +182,20 @@ pub fn track_detections(
                 continue;
             };
             confirmed.insert(tr.id);
+            // Newly confirmed: its states from the first detection on, as Stone Soup's
+            // initiator hands them over.
+            if ev.new {
+                for e in tr.earlier_estimates() {
+                    rows.push((
+                        StateRow {
+                            t: epoch_unix + e.t_s,
+                            id: tr.id.to_string(),
+                            state: [e.x[0], e.x[1], e.x[2], e.x[3], e.x[4], e.x[5]],
+                        },
+                        e.p,
+                    ));
+                }
+            }
             let e = tr.estimate();
             rows.push((
                 StateRow {

@@ -160,6 +160,9 @@ pub struct Track {
     history: VecDeque<(Observation, ImmState)>,
 }
 
+/// Longest history a tentative track keeps (updates).
+const MAX_TENTATIVE_HISTORY: usize = 32;
+
 /// Updates after which a track's estimate is kept as its early state.
 pub const EARLY_HITS: u32 = 8;
 
@@ -178,6 +181,19 @@ impl Track {
             self.early.as_ref().map(|(s, pb)| (s, *pb)),
         )
     }
+    /// The combined estimates after each earlier update still held in the track's history
+    /// (oldest first, the current estimate excluded). A track keeps its whole history until it
+    /// is confirmed, so at confirmation this is its track from the first detection on: what
+    /// Stone Soup's `MultiMeasurementInitiator` hands over with a confirmed track.
+    pub fn earlier_estimates(&self) -> impl Iterator<Item = GaussianState> + '_ {
+        let n = self.history.len().saturating_sub(1);
+        self.history
+            .iter()
+            .take(n)
+            .skip(1)
+            .map(|(_, s)| s.combined())
+    }
+
     /// The position of the most probable mode's mean (cheap; for coarse tests).
     fn rough_position(&self) -> [f64; 3] {
         let s = &self.imm.states[self.imm.mode()];
@@ -401,10 +417,15 @@ impl MultiTargetTracker {
                     {
                         track.status = TrackStatus::Confirmed;
                     }
-                    while track
-                        .history
-                        .front()
-                        .is_some_and(|(o, _)| o.t_s < self.latest_t_s - cfg.oosm_window_s - 1.0)
+                    // Past the out-of-sequence window the history is only needed until
+                    // confirmation (a tentative track's whole history, up to a cap).
+                    let keep_all = track.status == TrackStatus::Tentative
+                        && track.history.len() <= MAX_TENTATIVE_HISTORY;
+                    while !keep_all
+                        && track
+                            .history
+                            .front()
+                            .is_some_and(|(o, _)| o.t_s < self.latest_t_s - cfg.oosm_window_s - 1.0)
                         && track.history.len() > 1
                     {
                         track.history.pop_front();
