@@ -75,9 +75,6 @@ pub struct ScoreArgs {
 /// Distance within which a track is attributed to a truth object when scoring its products (m).
 pub const ASSOC_M: f64 = 20_000.0;
 
-/// Products are published once a track's velocity sigma is below this (m/s).
-pub const MAX_PRODUCT_SIGMA_V_M_S: f64 = 100.0;
-
 /// Each sensor's owning nation, from a sim folder's sensors.json.
 fn read_sensor_owners(dir: &Path) -> Result<HashMap<SensorId, Nation>> {
     let path = dir.join("sensors.json");
@@ -170,7 +167,7 @@ pub fn track_detections(
     let mut rows = Vec::new();
     let mut impacts = Vec::new();
     let mut lines = Vec::new();
-    let mut last_products: HashMap<u64, f64> = HashMap::new();
+    let mut schedule = tripoint_track::products::ProductSchedule::new(products_every_s);
     let mut confirmed = std::collections::HashSet::new();
     let t0 = Instant::now();
     let mut n = 0usize;
@@ -205,16 +202,7 @@ pub fn track_detections(
                 },
                 e.p,
             ));
-            // Products only from a track whose velocity has converged: an impact point from a
-            // velocity still uncertain by hundreds of m/s is noise, whatever its ellipse says.
-            let sigma_v = (e.p[(3, 3)] + e.p[(4, 4)] + e.p[(5, 5)]).max(0.0).sqrt();
-            let due = products_every_s.is_finite()
-                && sigma_v <= MAX_PRODUCT_SIGMA_V_M_S
-                && last_products
-                    .get(&tr.id)
-                    .is_none_or(|&t| e.t_s - t >= products_every_s);
-            if due {
-                last_products.insert(tr.id, e.t_s);
+            if schedule.due(tr.id, &e) {
                 let p = tr.products();
                 if let Some(imp) = &p.impact {
                     impacts.push(ImpactRecord {

@@ -8,7 +8,7 @@
 
 use crate::atmosphere::density_kg_m3;
 use crate::earth::OMEGA_EARTH_RAD_S;
-use crate::geodesy::height_above_ellipsoid_m;
+use crate::geodesy::radial_height_m;
 use crate::gravity::{self, GravityModel};
 use crate::integrator::Dynamics;
 use crate::vec3;
@@ -78,7 +78,8 @@ pub fn drag_acceleration(beta_kg_m2: f64, r: [f64; 3], v: [f64; 3]) -> [f64; 3] 
     if r2 > 8.4e6 * 8.4e6 {
         return [0.0; 3];
     }
-    let rho = density_kg_m3(height_above_ellipsoid_m(r));
+    // The radial height is within 2 m of the geodetic one where the air is (trig-free).
+    let rho = density_kg_m3(radial_height_m(r));
     let speed = vec3::norm(v);
     vec3::scale(v, -0.5 * rho * speed / beta_kg_m2)
 }

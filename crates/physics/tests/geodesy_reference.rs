@@ -93,3 +93,26 @@ fn ground_distance_and_azimuth_match_geodsolve() {
         assert!(daz < 1e-6, "{r:?}: azimuth {}", l.azimuth1_deg);
     }
 }
+
+/// The drag's trig-free radial height against GeographicLib's geodetic height: exact on the
+/// ellipsoid, within 2 m up to 250 km and 20 m up to 1,000 km.
+#[test]
+fn radial_height_is_close_to_the_geodetic_height_where_there_is_air() {
+    let (mut n, mut worst_low, mut worst_high) = (0, 0.0f64, 0.0f64);
+    for r in rows(include_str!("data/geocentric.csv")) {
+        if !(-1e3..=1_000e3).contains(&r[2]) {
+            continue;
+        }
+        let err = (tripoint_physics::geodesy::radial_height_m([r[3], r[4], r[5]]) - r[2]).abs();
+        if r[2] <= 250e3 {
+            worst_low = worst_low.max(err);
+        } else {
+            worst_high = worst_high.max(err);
+        }
+        n += 1;
+    }
+    eprintln!("{n} points: worst {worst_low} m below 250 km, {worst_high} m above");
+    assert!(n > 100, "{n} reference points");
+    assert!(worst_low <= 2.0, "{worst_low} m off below 250 km");
+    assert!(worst_high <= 20.0, "{worst_high} m off up to 1,000 km");
+}

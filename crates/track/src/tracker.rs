@@ -509,6 +509,15 @@ impl MultiTargetTracker {
                 .get_or_insert_with(|| tracks[i].is_confirmed().then(|| tracks[i].imm.combined()))
                 .clone()
         };
+        // Confirmed tracks' rough positions and sigmas, once per call.
+        let rough: Vec<Option<([f64; 3], f64)>> = self
+            .tracks
+            .iter()
+            .map(|t| {
+                t.is_confirmed()
+                    .then(|| (t.rough_position(), t.imm.position_sigma_m()))
+            })
+            .collect();
         for ev in events.iter().filter(|e| e.confirmed) {
             let Some(i) = self.tracks.iter().position(|t| t.id == ev.track_id) else {
                 continue;
@@ -516,19 +525,14 @@ impl MultiTargetTracker {
             if remove.contains(&i) {
                 continue;
             }
-            if !self.tracks[i].is_confirmed() {
-                continue;
-            }
-            let ri = self.tracks[i].rough_position();
-            let si = self.tracks[i].imm.position_sigma_m();
+            let Some((ri, si)) = rough[i] else { continue };
             let mut a_state: Option<GaussianState> = None;
             for (j, other) in self.tracks.iter().enumerate() {
-                if j == i || remove.contains(&j) || !other.is_confirmed() {
+                if j == i || remove.contains(&j) {
                     continue;
                 }
                 // Far apart beyond any plausible merge (5 s at 10 km/s plus the sigmas): skip.
-                let rj = other.rough_position();
-                let sj = other.imm.position_sigma_m();
+                let Some((rj, sj)) = rough[j] else { continue };
                 let lim = 50_000.0 + (k + 3.0) * (si + sj);
                 if vec3_dist2(ri, rj) > lim * lim {
                     continue;
