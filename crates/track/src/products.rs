@@ -6,8 +6,10 @@
 //! sigma points of the track's position, velocity and drag marginal (n = 7) are each flown with
 //! the full physics (J2, rotating Earth, drag with the track's β; thrust assumed to stop now, the
 //! definition of an IIP) to the ellipsoid, and the impact points' spread in the local
-//! east-north plane at the mean impact gives the covariance. The 95 % ellipse scales its
-//! eigen-axes by √χ²₂(0.95) = √5.991.
+//! east-north plane at the mean impact gives the covariance. The flight to impact adds the
+//! free-flight model's process noise (q·T³/3 of position variance after T seconds, entered as
+//! an equivalent velocity spread before the sigma points are flown). The 95 % ellipse scales
+//! its eigen-axes by √χ²₂(0.95) = √5.991.
 
 use serde::Serialize;
 use tripoint_physics::dynamics::{BallisticDynamics, ForceModel};
@@ -158,6 +160,13 @@ impl ProductSchedule {
         due
     }
 }
+
+/// White-acceleration density of the free-flight model ((m/s²)²/s), the uncertainty the flight
+/// to impact adds to the state's.
+const FREE_FLIGHT_Q_VEL: f64 = match crate::motion::MotionModel::FREE_FLIGHT {
+    crate::motion::MotionModel::FreeFlight { q_vel, .. } => q_vel,
+    _ => 0.0,
+};
 
 /// Size of the position, velocity and log-drag marginal.
 pub const N7: usize = 7;
@@ -335,8 +344,18 @@ pub fn products(
     let (classification, evidence) = classify(s, boost_probability);
     let mean = fly(s.t_s, s.rv(), s.x[DRAG], true, 3.0 * 3600.0);
     let mut impact = None;
-    if classification != Classification::Orbital && mean.impact.is_some() {
-        if let Some((x7, p7)) = marginal7(s) {
+    if let (true, Some((t_impact, _))) = (classification != Classification::Orbital, mean.impact) {
+        if let Some((x7, mut p7)) = marginal7(s) {
+            // The flight ahead is not noise-free: the tracker's own free-flight model has white
+            // acceleration noise of density q, which over the T seconds to impact adds q·T³/3 of
+            // position variance per axis. An initial velocity spread of q·T/3 per axis adds the
+            // same at T, and going through the sigma points it reaches the ground the way real
+            // errors do (stretched along a shallow descent).
+            let t_left = (t_impact - s.t_s).max(0.0);
+            let var_v = FREE_FLIGHT_Q_VEL * t_left / 3.0;
+            for i in 3..6 {
+                p7[(i, i)] += var_v;
+            }
             if let Some(chol) = (p7 * N7 as f64).cholesky() {
                 let l = chol.l();
                 let mut pts = Vec::with_capacity(2 * N7);
