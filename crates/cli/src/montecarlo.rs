@@ -138,10 +138,12 @@ pub fn run(path: &Path, n: usize, c_m: f64, as_json: bool) -> Result<()> {
             let (inside, total) = covered_cp.get(o).copied().unwrap_or((0, 0));
             let mut sorted = m.clone();
             sorted.sort_by(f64::total_cmp);
-            let p95 = sorted.get(((sorted.len() as f64 * 0.95).ceil() as usize).saturating_sub(1)).copied();
+            let q = |p: f64| sorted.get(((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied();
+            let (p50, p90, p95) = (q(0.5), q(0.9), q(0.95));
+            let over_10_km = sorted.iter().filter(|&&m| m > 10.0).count();
             json!({
                 "object": o, "runs_with_prediction": m.len(),
-                "miss_at_burnout_plus_60s_km": {"mean": mm, "sd": ms, "p95": p95, "max": sorted.last()},
+                "miss_at_burnout_plus_60s_km": {"mean": mm, "sd": ms, "median": p50, "p90": p90, "p95": p95, "max": sorted.last(), "runs_over_10_km": over_10_km},
                 "ellipse95_coverage": if total > 0 { inside as f64 / total as f64 } else { f64::NAN },
                 "coverage_runs": total,
             })
@@ -164,11 +166,14 @@ pub fn run(path: &Path, n: usize, c_m: f64, as_json: bool) -> Result<()> {
         );
         for p in &per_object {
             println!(
-                "  {}: impact miss at burnout+60 s {:.2} ± {:.2} km (p95 {:.2}), 95% ellipse contains the truth in {:.1}% of {} runs",
+                "  {}: impact miss at burnout+60 s median {:.2} km, mean {:.2} ± {:.2} km, p90 {:.2}, p95 {:.2}, over 10 km in {} runs; 95% ellipse contains the truth in {:.1}% of {} runs",
                 p["object"].as_str().unwrap_or("?"),
+                p["miss_at_burnout_plus_60s_km"]["median"].as_f64().unwrap_or(f64::NAN),
                 p["miss_at_burnout_plus_60s_km"]["mean"].as_f64().unwrap_or(f64::NAN),
                 p["miss_at_burnout_plus_60s_km"]["sd"].as_f64().unwrap_or(f64::NAN),
+                p["miss_at_burnout_plus_60s_km"]["p90"].as_f64().unwrap_or(f64::NAN),
                 p["miss_at_burnout_plus_60s_km"]["p95"].as_f64().unwrap_or(f64::NAN),
+                p["miss_at_burnout_plus_60s_km"]["runs_over_10_km"],
                 100.0 * p["ellipse95_coverage"].as_f64().unwrap_or(f64::NAN),
                 p["coverage_runs"]
             );

@@ -334,3 +334,38 @@ fn malformed_detection_files_are_refused_or_their_bad_rows_skipped() {
     assert!(e.contains("line 8") && e.contains("fields"), "{e}");
     assert!(e.contains("unknown sensor id \"no-such-radar\""), "{e}");
 }
+
+/// Impact ellipses are calibrated, not overconfident: over 40 seeded IRBM runs the 95 % ellipse
+/// a minute after burnout contains the true impact point in at least 37 of them (92.5 %; 39 at
+/// the time of writing, 36 before the flight's process noise was included), and the typical
+/// miss is a few kilometres, so the coverage does not come from huge ellipses.
+#[test]
+fn irbm_impact_ellipses_are_calibrated_over_monte_carlo_runs() {
+    let out = tripoint()
+        .args(["score", "--monte-carlo", "40", "--json"])
+        .arg(repo().join("scenarios/irbm-overflight.toml"))
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let w = &v["warheads"][0];
+    let coverage = w["ellipse95_coverage"].as_f64().expect("coverage");
+    let runs = w["coverage_runs"].as_u64().expect("runs");
+    assert!(
+        runs >= 36,
+        "{runs} runs with a prediction at the checkpoint"
+    );
+    assert!(
+        (0.925..=1.0).contains(&coverage),
+        "95% ellipse coverage {coverage} over {runs} runs"
+    );
+    // Not calibrated by being huge: the median miss is small.
+    let median = w["miss_at_burnout_plus_60s_km"]["median"]
+        .as_f64()
+        .expect("median");
+    assert!(median < 5.0, "median miss {median} km");
+}
