@@ -26,6 +26,12 @@ pub enum FilterArg {
     Ukf,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum AssociationArg {
+    Gnn,
+    Jpda,
+}
+
 #[derive(Args)]
 pub struct TrackArgs {
     /// A `tripoint sim run` output folder (detections.csv, sensors.json).
@@ -37,6 +43,10 @@ pub struct TrackArgs {
     /// Kalman filter inside the IMM.
     #[arg(long, value_enum, default_value = "ekf")]
     filter: FilterArg,
+    /// Association of confirmed tracks: global nearest neighbour, or joint probabilistic (JPDA,
+    /// for dense clutter and debris).
+    #[arg(long, value_enum, default_value = "gnn")]
+    association: AssociationArg,
     /// Compute products (impact, launch point, class) at most this often per track (s).
     #[arg(long, default_value_t = 2.0)]
     products_every_s: f64,
@@ -276,7 +286,13 @@ pub fn run_track(a: &TrackArgs) -> Result<()> {
     if !(a.products_every_s.is_finite() && a.products_every_s >= 0.0) {
         bail!("--products-every-s must be a non-negative number");
     }
-    let mut cfg = TrackerConfig::default();
+    let mut cfg = TrackerConfig {
+        association: match a.association {
+            AssociationArg::Gnn => tripoint_track::tracker::Association::Gnn,
+            AssociationArg::Jpda => tripoint_track::tracker::Association::Jpda,
+        },
+        ..TrackerConfig::default()
+    };
     cfg.imm.filter = match a.filter {
         FilterArg::Ekf => FilterKind::Ekf,
         FilterArg::Ukf => FilterKind::Ukf,

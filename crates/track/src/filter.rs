@@ -326,6 +326,78 @@ pub fn update(
     }
 }
 
+/// Probabilistic data association update (Bar-Shalom & Tse 1975; Bar-Shalom, Daum & Huang
+/// 2009, eqs. 13–17) of a predicted state with several detections of one sensor and time,
+/// weighted β_j, and β₀ for none of them: with ν_j the innovations, ν̄ = Σ β_j ν_j,
+/// x = x⁻ + K ν̄ and P = P⁻ − (1 − β₀) K S Kᵀ + K (Σ β_j ν_j ν_jᵀ − ν̄ ν̄ᵀ) Kᵀ.
+/// Returns the posterior and the likelihood of the detections under this model for the IMM's
+/// mode probabilities (IMM-PDA): ln[e^`ln_miss` + Σ_j e^`ln_ratio_scale` N(ν_j; 0, S)], with
+/// `ln_miss` = ln(1 − P_D P_G) and `ln_ratio_scale` = ln(P_D/λ).
+pub fn pda_update(
+    kind: FilterKind,
+    pred: &GaussianState,
+    obs: &[(&Observation, f64)],
+    beta0: f64,
+    ln_miss: f64,
+    ln_ratio_scale: f64,
+) -> Option<(GaussianState, f64)> {
+    let first = obs.first()?.0;
+    match first.dim() {
+        2 => pda_m::<2>(kind, pred, obs, beta0, ln_miss, ln_ratio_scale),
+        3 => pda_m::<3>(kind, pred, obs, beta0, ln_miss, ln_ratio_scale),
+        _ => pda_m::<4>(kind, pred, obs, beta0, ln_miss, ln_ratio_scale),
+    }
+}
+
+fn pda_m<const M: usize>(
+    kind: FilterKind,
+    pred: &GaussianState,
+    obs: &[(&Observation, f64)],
+    beta0: f64,
+    ln_miss: f64,
+    ln_ratio_scale: f64,
+) -> Option<(GaussianState, f64)> {
+    let (first, _) = obs.first()?;
+    if obs.iter().any(|(o, _)| o.dim() != M) {
+        return None;
+    }
+    // S and K do not depend on which detection (one sensor, one time).
+    let m = moments::<M>(kind, pred, first);
+    let chol = m.s.cholesky()?;
+    let sinv = chol.inverse();
+    let log_det = 2.0 * chol.l().diagonal().iter().map(|v| v.ln()).sum::<f64>();
+    let k = m.pxz * sinv;
+    // ν_j relative to the same predicted measurement (z_first − ν_first).
+    let mut h = [0.0; 4];
+    for i in 0..M {
+        h[i] = first.z[i] - m.nu[i];
+    }
+    let mut nu_bar = SVector::<f64, M>::zeros();
+    let mut spread = SMatrix::<f64, M, M>::zeros();
+    let mut terms = vec![ln_miss];
+    for (o, b) in obs {
+        let r = o.residual(&o.z, &h);
+        let nu = SVector::<f64, M>::from_fn(|i, _| r[i]);
+        nu_bar += nu * *b;
+        spread += nu * nu.transpose() * *b;
+        let d2 = nu.dot(&(sinv * nu));
+        let ll = -0.5 * (d2 + log_det + M as f64 * (2.0 * std::f64::consts::PI).ln());
+        terms.push(ll + ln_ratio_scale);
+    }
+    spread -= nu_bar * nu_bar.transpose();
+    let x = pred.x + k * nu_bar;
+    let mut p = pred.p - k * m.s * k.transpose() * (1.0 - beta0) + k * spread * k.transpose();
+    regularize::<N>(&mut p);
+    let max = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let ln_lik = max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln();
+    let out = GaussianState {
+        x,
+        p,
+        t_s: pred.t_s,
+    };
+    (out.x.iter().all(|v| v.is_finite()) && ln_lik.is_finite()).then_some((out, ln_lik))
+}
+
 /// Convenience: a covariance from standard deviations.
 pub fn diag_cov(sigmas: [f64; N]) -> Covariance {
     Covariance::from_diagonal(&StateVector::from_fn(|i, _| sigmas[i] * sigmas[i]))

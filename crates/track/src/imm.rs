@@ -180,4 +180,40 @@ impl ImmState {
         mu = mu.map(|v| v / s);
         Some(ImmState { states, mu })
     }
+
+    /// Updates a predicted IMM state with several weighted detections of one sensor and time
+    /// (JPDA): each model takes the PDA update with the weights `obs` (β_j) and `beta0`; the
+    /// mode probabilities follow each model's likelihood of the whole set of detections.
+    /// `None` if every model failed numerically.
+    pub fn update_pda(
+        &self,
+        cfg: &ImmConfig,
+        obs: &[(&Observation, f64)],
+        beta0: f64,
+        params: &crate::associate::JpdaParams,
+    ) -> Option<ImmState> {
+        let dim = obs.first()?.0.dim().min(4);
+        let ln_miss = (1.0 - params.pd * params.pg).max(1e-12).ln();
+        let ln_scale = params.pd.ln() - params.clutter_density[dim].max(1e-300).ln();
+        let mut states = self.states.clone();
+        let mut log_w = [f64::NEG_INFINITY; M];
+        for j in 0..M {
+            if let Some((post, ll)) =
+                filter::pda_update(cfg.filter, &self.states[j], obs, beta0, ln_miss, ln_scale)
+            {
+                states[j] = post;
+                log_w[j] = ll + self.mu[j].max(1e-300).ln();
+            }
+        }
+        let max = log_w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        if !max.is_finite() {
+            return None;
+        }
+        let w: [f64; M] = log_w.map(|l| (l - max).exp());
+        let total: f64 = w.iter().sum();
+        let mut mu = w.map(|v| (v / total).max(1e-6));
+        let s: f64 = mu.iter().sum();
+        mu = mu.map(|v| v / s);
+        Some(ImmState { states, mu })
+    }
 }

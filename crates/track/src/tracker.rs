@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use tripoint_core::{Nation, SensorId};
 
-use crate::associate::{gnn_associate, Hypothesis};
+use crate::associate::{gnn_associate, jpda_weights, Hypothesis, JpdaParams, TrackWeights};
 use crate::imm::{ImmConfig, ImmState};
 use crate::measurement::{Observation, ObservationKind};
 use crate::state::{Covariance, GaussianState, StateVector, ACC, DRAG, N};
@@ -52,6 +52,20 @@ pub struct TrackerConfig {
     /// distance of their line of sight (m).
     pub cue_memory_s: f64,
     pub cue_radius_m: f64,
+    /// How confirmed tracks take detections.
+    pub association: Association,
+    /// Detection and clutter model for JPDA.
+    pub jpda: JpdaParams,
+}
+
+/// Data association of confirmed tracks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Association {
+    /// Global nearest neighbour: one detection per track, optimal 2-D assignment.
+    #[default]
+    Gnn,
+    /// Joint probabilistic data association: every gated detection, weighted (dense clutter).
+    Jpda,
 }
 
 impl Default for TrackerConfig {
@@ -71,6 +85,8 @@ impl Default for TrackerConfig {
             init_accel_sigma_m_s2: 30.0,
             cue_memory_s: 30.0,
             cue_radius_m: 30_000.0,
+            association: Association::Gnn,
+            jpda: JpdaParams::default(),
         }
     }
 }
@@ -338,8 +354,27 @@ impl MultiTargetTracker {
         let confirmed: Vec<bool> = self.tracks.iter().map(Track::is_confirmed).collect();
         let (first, second): (Vec<Hypothesis>, Vec<Hypothesis>) =
             hyps.iter().partition(|h| confirmed[h.track]);
-        let mut assignment =
-            gnn_associate(&first, self.tracks.len(), batch.len(), &self.cfg.gate_d2);
+        // Confirmed tracks: GNN takes one detection each; JPDA weighs every gated detection
+        // (the track's best one stands for it in the bookkeeping).
+        let mut pda: Vec<Option<TrackWeights>> = vec![None; self.tracks.len()];
+        let mut assignment = match self.cfg.association {
+            Association::Gnn => {
+                gnn_associate(&first, self.tracks.len(), batch.len(), &self.cfg.gate_d2)
+            }
+            Association::Jpda => {
+                let mut a = vec![None; self.tracks.len()];
+                for tw in jpda_weights(&first, self.tracks.len(), batch.len(), &self.cfg.jpda) {
+                    let t = tw.track;
+                    a[t] = tw
+                        .detections
+                        .iter()
+                        .max_by(|x, y| x.1.total_cmp(&y.1))
+                        .map(|&(d, _)| d);
+                    pda[t] = Some(tw);
+                }
+                a
+            }
+        };
         let taken: Vec<bool> = {
             let mut v = vec![false; batch.len()];
             for d in assignment.iter().flatten() {
@@ -372,9 +407,20 @@ impl MultiTargetTracker {
                 continue;
             };
             let obs = &batch[di];
-            used[di] = true;
-            match pred.update(&self.cfg.imm, obs) {
-                Some(post) => {
+            // The posterior and the probability that the track was detected in this batch.
+            let result = match pda[ti].take() {
+                Some(tw) => {
+                    let list: Vec<(&Observation, f64)> =
+                        tw.detections.iter().map(|&(d, b)| (&batch[d], b)).collect();
+                    pred.update_pda(&self.cfg.imm, &list, tw.missed, &self.cfg.jpda)
+                        .map(|s| (s, 1.0 - tw.missed))
+                }
+                None => pred.update(&self.cfg.imm, obs).map(|s| (s, 1.0)),
+            };
+            match result {
+                Some((post, p_detected)) => {
+                    let detected = p_detected >= 0.5;
+                    used[di] |= detected;
                     let cfg = &self.cfg;
                     let track = &mut self.tracks[ti];
                     // Re-filter what came after a late observation.
@@ -393,6 +439,10 @@ impl MultiTargetTracker {
                         track.history.push_back((o, state.clone()));
                     }
                     track.imm = state;
+                    if !detected {
+                        // Updated (JPDA), but more likely missed than seen: not a hit.
+                        continue;
+                    }
                     track.hits += 1;
                     if track.early.is_none() && track.hits >= EARLY_HITS {
                         track.early = Some((track.imm.combined(), track.imm.mu[0]));
