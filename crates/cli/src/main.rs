@@ -39,6 +39,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // A closed pipe (`tripoint … | head`) ends the program quietly, as for any Unix tool,
+    // instead of a panic in `println!`.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists; restoring the default
+    // disposition of SIGPIPE has no other effect on the program's state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sim(cmd) => sim_cmd::run(cmd),
