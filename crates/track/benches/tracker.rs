@@ -15,6 +15,7 @@ use tripoint_sim::scenario::Scenario;
 use tripoint_sim::world::run;
 use tripoint_track::feed::batches;
 use tripoint_track::products::ProductSchedule;
+use tripoint_track::tracker::Association;
 use tripoint_track::{MultiTargetTracker, Observation, TrackerConfig};
 
 fn load(name: &str) -> Scenario {
@@ -44,24 +45,38 @@ fn main() {
         let s = load(name);
         let obs = observations(&s, limit);
         let n: usize = obs.iter().map(Vec::len).sum();
-        let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
-        let t0 = Instant::now();
-        for b in &obs {
-            tracker.process_batch(b);
+        for association in [Association::Gnn, Association::Jpda] {
+            let mut tracker = MultiTargetTracker::new(TrackerConfig {
+                association,
+                ..TrackerConfig::default()
+            });
+            let t0 = Instant::now();
+            for b in &obs {
+                tracker.process_batch(b);
+            }
+            let secs = t0.elapsed().as_secs_f64();
+            println!(
+                "{name} ({association:?}): {n} measurements in {secs:.3} s = {:.0} measurements/s (no products)",
+                n as f64 / secs
+            );
         }
-        let secs = t0.elapsed().as_secs_f64();
-        println!(
-            "{name}: {n} measurements in {secs:.3} s = {:.0} measurements/s (no products)",
-            n as f64 / secs
-        );
     }
 
     // Breakup with products (as `tripoint track` computes them: every 2 s per track, from a
-    // converged velocity), latency while ≥ 100 tracks are live.
+    // converged velocity), latency while ≥ 100 tracks are live; both associations.
     let s = load("breakup");
     let obs = observations(&s, limit);
     let span = obs.last().map_or(0.0, |b| b[0].t_s) - obs.first().map_or(0.0, |b| b[0].t_s);
-    let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
+    for association in [Association::Gnn, Association::Jpda] {
+        breakup_with_products(&obs, span, association);
+    }
+}
+
+fn breakup_with_products(obs: &[Vec<Observation>], span: f64, association: Association) {
+    let mut tracker = MultiTargetTracker::new(TrackerConfig {
+        association,
+        ..TrackerConfig::default()
+    });
     let mut schedule = ProductSchedule::new(2.0);
     // Per detection: batch arrival → its track updated (the whole batch is associated at once).
     let mut update_ms = Vec::new();
@@ -71,7 +86,7 @@ fn main() {
     let mut n_products = 0usize;
     let mut max_live = 0;
     let t0 = Instant::now();
-    for b in &obs {
+    for b in obs {
         let start = Instant::now();
         let events = tracker.process_batch(b);
         let updated = start.elapsed().as_secs_f64();
@@ -99,7 +114,8 @@ fn main() {
     let secs = t0.elapsed().as_secs_f64();
     let n: usize = obs.iter().map(Vec::len).sum();
     println!(
-        "breakup with products: {n} measurements over {span:.0} s of scenario in {secs:.2} s = {:.1}x real time (max {max_live} live tracks; {n_products} products, {:.3} ms each, {:.1} s in all)",
+        "breakup with products ({:?} association): {n} measurements over {span:.0} s of scenario in {secs:.2} s = {:.1}x real time (max {max_live} live tracks; {n_products} products, {:.3} ms each, {:.1} s in all)",
+        tracker.cfg.association,
         span / secs,
         product_secs * 1e3 / n_products.max(1) as f64,
         product_secs
@@ -109,13 +125,13 @@ fn main() {
         ("detection → products (when due)", &mut products_ms),
     ] {
         if v.is_empty() {
-            println!("latency {what}: never ≥ 100 live tracks in this run");
+            println!("latency ({association:?}) {what}: never ≥ 100 live tracks in this run");
         } else {
             let k = v.len();
             let p50 = percentile(v, 0.50);
             let p99 = percentile(v, 0.99);
             println!(
-                "latency {what} with ≥ 100 live tracks: p50 {p50:.3} ms, p99 {p99:.3} ms over {k}"
+                "latency ({association:?}) {what} with ≥ 100 live tracks: p50 {p50:.3} ms, p99 {p99:.3} ms over {k}"
             );
         }
     }
