@@ -397,3 +397,63 @@ fn bearings_line_of_sight_inverts_the_measurement_model() {
     }
     assert!(radar_obs(0.0, &x, frame).line_of_sight().is_none());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    /// The whole tracker, fed scans of random radar detections (a target's plus clutter, times
+    /// jittered back and forth, with GNN or JPDA): it never panics, every live track's
+    /// covariance stays symmetric positive definite and its mode probabilities sum to one.
+    #[test]
+    fn whole_tracker_keeps_every_track_valid_on_random_scans(
+        scans in prop::collection::vec(
+            (
+                -3.0f64..4.0,                                            // time step (s)
+                prop::collection::vec((2e5f64..1.4e6, 0.0f64..6.28, 0.0f64..1.4), 0..6),
+                any::<bool>(),                                           // range rate?
+            ),
+            1..40,
+        ),
+        jpda in any::<bool>(),
+    ) {
+        let frame = LocalFrame::at(
+            Geodetic::from_deg(38.0, 138.3, 50.0).expect("valid").to_ecef_m(),
+        )
+        .expect("frame");
+        let cfg = TrackerConfig {
+            association: if jpda {
+                tripoint_track::tracker::Association::Jpda
+            } else {
+                tripoint_track::tracker::Association::Gnn
+            },
+            ..TrackerConfig::default()
+        };
+        let mut tracker = MultiTargetTracker::new(cfg);
+        let mut t = 0.0;
+        for (k, (dt, dets, rr)) in scans.into_iter().enumerate() {
+            t += dt;
+            // A steady target (range closing at 2 km/s) plus the random detections.
+            let mut batch = vec![(9e5 - 2000.0 * k as f64, 4.0 + 0.001 * k as f64, 0.3)];
+            batch.extend(dets);
+            let obs: Vec<Observation> = batch
+                .into_iter()
+                .map(|(range, az, el)| Observation {
+                    t_s: t,
+                    sensor: SensorId::new("jpn-test").expect("id"),
+                    owner: Nation::JPN,
+                    kind: ObservationKind::Radar { range_rate: rr },
+                    z: [range, az, el, -2000.0],
+                    sigma: [50.0, 1e-3, 1e-3, 5.0],
+                    frame,
+                })
+                .collect();
+            tracker.process_batch(&obs);
+            for tr in tracker.tracks() {
+                for s in &tr.imm.states {
+                    prop_assert!(s.is_valid(), "track {} at t {t}", tr.id);
+                }
+                let mu: f64 = tr.imm.mu.iter().sum();
+                prop_assert!((mu - 1.0).abs() < 1e-9);
+            }
+        }
+    }
+}
