@@ -408,7 +408,7 @@ proptest! {
         scans in prop::collection::vec(
             (
                 -3.0f64..4.0,                                            // time step (s)
-                prop::collection::vec((2e5f64..1.4e6, 0.0f64..6.28, 0.0f64..1.4), 0..6),
+                prop::collection::vec((2e5f64..1.4e6, 0.0f64..std::f64::consts::TAU, 0.0f64..1.4), 0..6),
                 any::<bool>(),                                           // range rate?
             ),
             1..40,
