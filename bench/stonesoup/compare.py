@@ -2,7 +2,7 @@
 """Side by side: tripoint's tracker and Stone Soup's GNN tracker on the very same radar
 detections, both scored by the same GOSPA (tripoint's scorer, cross-checked by gospa.py).
 
-    python3 bench/stonesoup/compare.py SCENARIO.toml [--max-detections N] [--work DIR]
+    python3 bench/stonesoup/compare.py SCENARIO.toml [--max-detections N] [--seed N] [--work DIR]
 
 Steps: `tripoint sim run`; keep the radar rows only (Stone Soup's baseline ignores space IR),
 cut to the first N detections at a whole scan if asked; run `tripoint track --no-products` (with
@@ -33,11 +33,14 @@ def main():
     ap.add_argument("--max-detections", type=int, default=0)
     ap.add_argument("--work", default="/tmp/tripoint-compare")
     ap.add_argument("--c-m", type=float, default=10000.0)
+    ap.add_argument("--seed", type=int, default=None,
+                    help="simulate with this seed instead of the scenario's (another noise draw)")
     a = ap.parse_args()
     sim = os.path.join(a.work, "sim")
     radar = os.path.join(a.work, "radar")
     os.makedirs(radar, exist_ok=True)
-    sh([TRIPOINT, "sim", "run", a.scenario, "--out", sim, "-q"])
+    sh([TRIPOINT, "sim", "run", a.scenario, "--out", sim, "-q"]
+       + (["--seed", str(a.seed)] if a.seed is not None else []))
 
     # Radar rows only, cut at a whole scan.
     with open(os.path.join(sim, "detections.csv")) as f:
