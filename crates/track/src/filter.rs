@@ -13,7 +13,7 @@ use nalgebra::{SMatrix, SVector};
 use crate::measurement::Observation;
 use crate::measurement::ObservationKind;
 use crate::motion::MotionModel;
-use crate::state::{regularize, symmetrize, Covariance, GaussianState, StateVector, N};
+use crate::state::{regularize, Covariance, GaussianState, StateVector, N};
 
 /// Which Kalman filter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,8 +83,9 @@ pub fn predict(
             None => return predict(FilterKind::Ekf, model, s, t_s),
         },
     };
-    // Φ P Φᵀ + Q (or a spread of sigma points + Q) with Q ≻ 0 stays positive definite.
-    symmetrize(&mut out.p);
+    // Φ P Φᵀ + Q is positive definite in exact arithmetic, but with variances from 1e-12 (drag)
+    // to 1e12 (position) round-off can break that: check and nudge.
+    regularize(&mut out.p);
     out
 }
 

@@ -332,7 +332,7 @@ fn covariance_intersection_is_conservative_and_keeps_provenance() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
     /// Whatever the time steps and measurements (finite), covariances stay symmetric positive
     /// definite through IMM predictions and updates.
     #[test]
@@ -399,7 +399,7 @@ fn bearings_line_of_sight_inverts_the_measurement_model() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
     /// The whole tracker, fed scans of random radar detections (a target's plus clutter, times
     /// jittered back and forth, with GNN or JPDA): it never panics, every live track's
     /// covariance stays symmetric positive definite and its mode probabilities sum to one.
@@ -451,6 +451,7 @@ proptest! {
                 for s in &tr.imm.states {
                     prop_assert!(s.is_valid(), "track {} at t {t}", tr.id);
                 }
+                prop_assert!(tr.estimate().is_valid(), "track {} combined at t {t}", tr.id);
                 let mu: f64 = tr.imm.mu.iter().sum();
                 prop_assert!((mu - 1.0).abs() < 1e-9);
             }
