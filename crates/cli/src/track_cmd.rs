@@ -191,27 +191,21 @@ pub fn track_detections(
             confirmed.insert(tr.id);
             // Newly confirmed: its states from the first detection on, as Stone Soup's
             // initiator hands them over.
+            let row = |e: &tripoint_track::GaussianState| {
+                (
+                    StateRow {
+                        t: epoch_unix + e.t_s,
+                        id: tr.id.to_string(),
+                        state: e.rv(),
+                    },
+                    e.p,
+                )
+            };
             if ev.new {
-                for e in tr.earlier_estimates() {
-                    rows.push((
-                        StateRow {
-                            t: epoch_unix + e.t_s,
-                            id: tr.id.to_string(),
-                            state: [e.x[0], e.x[1], e.x[2], e.x[3], e.x[4], e.x[5]],
-                        },
-                        e.p,
-                    ));
-                }
+                rows.extend(tr.earlier_estimates().map(|e| row(&e)));
             }
             let e = tr.estimate();
-            rows.push((
-                StateRow {
-                    t: epoch_unix + e.t_s,
-                    id: tr.id.to_string(),
-                    state: [e.x[0], e.x[1], e.x[2], e.x[3], e.x[4], e.x[5]],
-                },
-                e.p,
-            ));
+            rows.push(row(&e));
             if schedule.due(tr.id, &e) {
                 let p = tr.products();
                 if let Some(imp) = &p.impact {

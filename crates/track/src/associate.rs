@@ -159,6 +159,19 @@ impl Default for JpdaParams {
     }
 }
 
+impl JpdaParams {
+    /// ln(1 − P_D P_G): the weight of "not detected" (or outside the gate).
+    pub fn ln_miss(&self) -> f64 {
+        (1.0 - self.pd * self.pg).max(1e-12).ln()
+    }
+
+    /// ln(P_D/λ) for measurements of dimension `dim`: with a detection's log-likelihood, the
+    /// log of its likelihood ratio against clutter.
+    pub fn ln_detection_scale(&self, dim: usize) -> f64 {
+        self.pd.ln() - self.clutter_density[dim.min(4)].max(1e-300).ln()
+    }
+}
+
 /// One track's association weights: β for each gated detection and β₀ for "none of them is
 /// this track's".
 #[derive(Clone, Debug, PartialEq)]
@@ -190,38 +203,32 @@ pub fn jpda_weights(
     n_dets: usize,
     p: &JpdaParams,
 ) -> Vec<TrackWeights> {
-    let miss = (1.0 - p.pd * p.pg).max(1e-12);
+    let ln_miss = p.ln_miss();
     // Likelihood ratios in the log domain (N can underflow).
-    let log_ratio = |h: &Hypothesis| {
-        let lambda = p.clutter_density[h.innovation.dim.min(4)].max(1e-300);
-        p.pd.ln() + h.innovation.log_likelihood() - lambda.ln()
-    };
+    let log_ratio =
+        |h: &Hypothesis| h.innovation.log_likelihood() + p.ln_detection_scale(h.innovation.dim);
     let mut out = Vec::new();
     for hs in clusters(hyps, n_tracks, n_dets).values() {
-        let mut tracks: Vec<usize> = hs.iter().map(|h| h.track).collect();
-        tracks.sort_unstable();
-        tracks.dedup();
-        // Per track: its gated (detection, ln ratio).
-        let rows: Vec<Vec<(usize, f64)>> = tracks
-            .iter()
-            .map(|&t| {
-                hs.iter()
-                    .filter(|h| h.track == t)
-                    .map(|h| (h.detection, log_ratio(h)))
-                    .collect()
-            })
-            .collect();
+        // Per track (in track order): its gated (detection, ln ratio).
+        let mut by_track: std::collections::BTreeMap<usize, Vec<(usize, f64)>> = Default::default();
+        for h in hs {
+            by_track
+                .entry(h.track)
+                .or_default()
+                .push((h.detection, log_ratio(h)));
+        }
+        let (tracks, rows): (Vec<usize>, Vec<Vec<(usize, f64)>>) = by_track.into_iter().unzip();
         // Scale every ratio by the largest, to keep the products finite.
         let top = rows
             .iter()
             .flatten()
             .map(|(_, l)| *l)
-            .fold(miss.ln(), f64::max);
+            .fold(ln_miss, f64::max);
         let g: Vec<Vec<(usize, f64)>> = rows
             .iter()
             .map(|r| r.iter().map(|&(d, l)| (d, (l - top).exp())).collect())
             .collect();
-        let b = (miss.ln() - top).exp();
+        let b = (ln_miss - top).exp();
         let weights: Vec<(f64, Vec<f64>)> =
             if tracks.len() <= MAX_EXACT_TRACKS && hs.len() <= MAX_EXACT_PAIRS {
                 exact(&g, b)

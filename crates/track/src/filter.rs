@@ -332,32 +332,43 @@ pub fn update(
 /// weighted β_j, and β₀ for none of them: with ν_j the innovations, ν̄ = Σ β_j ν_j,
 /// x = x⁻ + K ν̄ and P = P⁻ − (1 − β₀) K S Kᵀ + K (Σ β_j ν_j ν_jᵀ − ν̄ ν̄ᵀ) Kᵀ.
 /// Returns the posterior and the likelihood of the detections under this model for the IMM's
-/// mode probabilities (IMM-PDA): ln[e^`ln_miss` + Σ_j e^`ln_ratio_scale` N(ν_j; 0, S)], with
-/// `ln_miss` = ln(1 − P_D P_G) and `ln_ratio_scale` = ln(P_D/λ).
+/// mode probabilities (IMM-PDA): ln[(1 − P_D P_G) + Σ_j (P_D/λ) N(ν_j; 0, S)] from
+/// [`PdaTerms`].
 pub fn pda_update(
     kind: FilterKind,
     pred: &GaussianState,
     obs: &[(&Observation, f64)],
-    beta0: f64,
-    ln_miss: f64,
-    ln_ratio_scale: f64,
+    terms: &PdaTerms,
 ) -> Option<(GaussianState, f64)> {
-    let first = obs.first()?.0;
-    match first.dim() {
-        2 => pda_m::<2>(kind, pred, obs, beta0, ln_miss, ln_ratio_scale),
-        3 => pda_m::<3>(kind, pred, obs, beta0, ln_miss, ln_ratio_scale),
-        _ => pda_m::<4>(kind, pred, obs, beta0, ln_miss, ln_ratio_scale),
+    match obs.first()?.0.dim() {
+        2 => pda_m::<2>(kind, pred, obs, terms),
+        3 => pda_m::<3>(kind, pred, obs, terms),
+        _ => pda_m::<4>(kind, pred, obs, terms),
     }
+}
+
+/// The scalars of a PDA update besides the detections and their weights.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PdaTerms {
+    /// β₀: probability that none of the detections is the track's.
+    pub beta0: f64,
+    /// ln(1 − P_D P_G).
+    pub ln_miss: f64,
+    /// ln(P_D/λ).
+    pub ln_ratio_scale: f64,
 }
 
 fn pda_m<const M: usize>(
     kind: FilterKind,
     pred: &GaussianState,
     obs: &[(&Observation, f64)],
-    beta0: f64,
-    ln_miss: f64,
-    ln_ratio_scale: f64,
+    terms: &PdaTerms,
 ) -> Option<(GaussianState, f64)> {
+    let PdaTerms {
+        beta0,
+        ln_miss,
+        ln_ratio_scale,
+    } = *terms;
     let (first, _) = obs.first()?;
     if obs.iter().any(|(o, _)| o.dim() != M) {
         return None;

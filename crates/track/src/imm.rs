@@ -160,12 +160,24 @@ impl ImmState {
     /// the posterior, or `None` if every model failed numerically. (The innovation of the
     /// combined prediction, for gating, is [`filter::predicted_measurement`]'s job.)
     pub fn update(&self, cfg: &ImmConfig, obs: &Observation) -> Option<ImmState> {
+        self.update_each(|s| {
+            filter::update(cfg.filter, s, obs).map(|(post, inn)| (post, inn.log_likelihood()))
+        })
+    }
+
+    /// Updates each model with `f` (posterior and log-likelihood of the data under the model)
+    /// and sets μ_j ∝ Λ_j c̄_j, keeping every mode alive so the IMM can switch back. `None` if
+    /// every model failed.
+    fn update_each(
+        &self,
+        f: impl Fn(&GaussianState) -> Option<(GaussianState, f64)>,
+    ) -> Option<ImmState> {
         let mut states = self.states.clone();
         let mut log_w = [f64::NEG_INFINITY; M];
         for j in 0..M {
-            if let Some((post, inn)) = filter::update(cfg.filter, &self.states[j], obs) {
+            if let Some((post, ll)) = f(&self.states[j]) {
                 states[j] = post;
-                log_w[j] = inn.log_likelihood() + self.mu[j].max(1e-300).ln();
+                log_w[j] = ll + self.mu[j].max(1e-300).ln();
             }
         }
         let max = log_w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
@@ -174,7 +186,6 @@ impl ImmState {
         }
         let w: [f64; M] = log_w.map(|l| (l - max).exp());
         let total: f64 = w.iter().sum();
-        // Keep every mode alive so the IMM can switch back.
         let mut mu = w.map(|v| (v / total).max(1e-6));
         let s: f64 = mu.iter().sum();
         mu = mu.map(|v| v / s);
@@ -192,28 +203,12 @@ impl ImmState {
         beta0: f64,
         params: &crate::associate::JpdaParams,
     ) -> Option<ImmState> {
-        let dim = obs.first()?.0.dim().min(4);
-        let ln_miss = (1.0 - params.pd * params.pg).max(1e-12).ln();
-        let ln_scale = params.pd.ln() - params.clutter_density[dim].max(1e-300).ln();
-        let mut states = self.states.clone();
-        let mut log_w = [f64::NEG_INFINITY; M];
-        for j in 0..M {
-            if let Some((post, ll)) =
-                filter::pda_update(cfg.filter, &self.states[j], obs, beta0, ln_miss, ln_scale)
-            {
-                states[j] = post;
-                log_w[j] = ll + self.mu[j].max(1e-300).ln();
-            }
-        }
-        let max = log_w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        if !max.is_finite() {
-            return None;
-        }
-        let w: [f64; M] = log_w.map(|l| (l - max).exp());
-        let total: f64 = w.iter().sum();
-        let mut mu = w.map(|v| (v / total).max(1e-6));
-        let s: f64 = mu.iter().sum();
-        mu = mu.map(|v| v / s);
-        Some(ImmState { states, mu })
+        let dim = obs.first()?.0.dim();
+        let terms = filter::PdaTerms {
+            beta0,
+            ln_miss: params.ln_miss(),
+            ln_ratio_scale: params.ln_detection_scale(dim),
+        };
+        self.update_each(|s| filter::pda_update(cfg.filter, s, obs, &terms))
     }
 }

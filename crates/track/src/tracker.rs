@@ -17,6 +17,7 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use tripoint_core::{Nation, SensorId};
+use tripoint_physics::vec3;
 
 use crate::associate::{gnn_associate, jpda_weights, Hypothesis, JpdaParams, TrackWeights};
 use crate::imm::{ImmConfig, ImmState};
@@ -145,10 +146,6 @@ impl PreGate {
             }
         }
     }
-}
-
-fn vec3_dist2(a: [f64; 3], b: [f64; 3]) -> f64 {
-    (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
 }
 
 /// Whether a track has been confirmed.
@@ -448,13 +445,8 @@ impl MultiTargetTracker {
                         track.early = Some((track.imm.combined(), track.imm.mu[0]));
                     }
                     track.last_update_t_s = track.last_update_t_s.max(t);
-                    if !track
-                        .contributors
-                        .iter()
-                        .any(|(n, s)| *n == obs.owner && *s == obs.sensor)
-                    {
-                        track.contributors.insert((obs.owner, obs.sensor.clone()));
-                    }
+                    // Sensor ids are shared (`Arc`): the clone is a reference count.
+                    track.contributors.insert((obs.owner, obs.sensor.clone()));
                     let need = if track.cued {
                         cfg.confirm_hits_cued
                     } else {
@@ -553,12 +545,7 @@ impl MultiTargetTracker {
         let mut merges: Vec<(usize, usize)> = Vec::new();
         // Combined estimates at most once per call, and only for tracks near an updated one: a
         // cheap test on the most probable mode's position comes first.
-        let mut combined: Vec<Option<Option<GaussianState>>> = vec![None; self.tracks.len()];
-        let mut get = |tracks: &[Track], i: usize| -> Option<GaussianState> {
-            combined[i]
-                .get_or_insert_with(|| tracks[i].is_confirmed().then(|| tracks[i].imm.combined()))
-                .clone()
-        };
+        let mut combined: Vec<Option<GaussianState>> = vec![None; self.tracks.len()];
         // Confirmed tracks' rough positions and sigmas, once per call.
         let rough: Vec<Option<([f64; 3], f64)>> = self
             .tracks
@@ -576,7 +563,6 @@ impl MultiTargetTracker {
                 continue;
             }
             let Some((ri, si)) = rough[i] else { continue };
-            let mut a_state: Option<GaussianState> = None;
             for (j, other) in self.tracks.iter().enumerate() {
                 if j == i || remove.contains(&j) {
                     continue;
@@ -584,22 +570,18 @@ impl MultiTargetTracker {
                 // Far apart beyond any plausible merge (5 s at 10 km/s plus the sigmas): skip.
                 let Some((rj, sj)) = rough[j] else { continue };
                 let lim = 50_000.0 + (k + 3.0) * (si + sj);
-                if vec3_dist2(ri, rj) > lim * lim {
+                let d = vec3::sub(ri, rj);
+                if vec3::dot(d, d) > lim * lim {
                     continue;
                 }
-                let a = match &a_state {
-                    Some(a) => a,
-                    None => {
-                        let Some(a) = get(&self.tracks, i) else {
-                            continue;
-                        };
-                        a_state.insert(a)
+                for t in [i, j] {
+                    if combined[t].is_none() {
+                        combined[t] = Some(self.tracks[t].imm.combined());
                     }
-                };
-                let Some(b) = get(&self.tracks, j) else {
+                }
+                let (Some(a), Some(b)) = (&combined[i], &combined[j]) else {
                     continue;
                 };
-                let b = &b;
                 // Compare at a common time with a straight-line shift (updates are ≤ a few s apart).
                 let dt = a.t_s - b.t_s;
                 if dt.abs() > 5.0 {

@@ -555,7 +555,7 @@ impl Engine {
                 .regions
                 .values()
                 .any(|s| s.warned || s.passed);
-            let kind = if none_left && self.events[e].seq > 0 && !self.events[e].cancelled {
+            let kind = if none_left && self.events[e].seq > 0 {
                 MsgType::Cancel
             } else {
                 MsgType::Update
@@ -841,7 +841,7 @@ fn fell_at(lat: f64, lon: f64, regions: &RegionSet, predicted: bool) -> Outcome 
     let areas: Vec<usize> = regions.areas_at(lat, lon).collect();
     // A configured land area (a territory such as Guam) is a region even where a sea area
     // drawn around it overlaps.
-    if let Some(&region) = areas.iter().find(|&&a| !regions.get(a).sea) {
+    if let Some(&region) = areas.iter().find(|&&a| is_land(regions, a)) {
         return Outcome::FellInRegion {
             region,
             lat_deg: lat,

@@ -18,6 +18,17 @@ fn setup() -> (RegionSet, WarnConfig) {
     (regions, cfg)
 }
 
+/// The engine of Japan's authority (the first in the default config; it announces launches).
+fn japan(cfg: &WarnConfig, regions: &RegionSet) -> Engine {
+    Engine::new(
+        0,
+        cfg.authorities[0].clone(),
+        cfg.event.clone(),
+        &cfg.forecast,
+        regions,
+    )
+}
+
 fn forecast(t_s: f64, region: usize, p: f64) -> Forecast {
     let n = 100u32;
     let k = (p * n as f64).round() as u32;
@@ -117,8 +128,7 @@ fn warnings_need_two_agreeing_forecasts_and_are_lifted_only_after_the_dwell() {
 #[test]
 fn overflight_is_reported_from_measured_positions_only() {
     let (regions, cfg) = setup();
-    let a = cfg.authorities[0].clone();
-    let mut eng = Engine::new(0, a, cfg.event.clone(), &cfg.forecast, &regions);
+    let mut eng = japan(&cfg, &regions);
     // Coasting over Aomori at 500 km: no claim.
     let mut all = Vec::new();
     all.extend(eng.update(&update(0.0, at(40.5, 138.0, 500e3), true, None), &regions));
@@ -142,13 +152,7 @@ fn overflight_is_reported_from_measured_positions_only() {
     assert_eq!(passed.len(), 1);
     assert_eq!(regions.get(passed[0].regions[0]).id.as_str(), "JP-02");
     // Below the overflight height over land it is not "passing over".
-    let mut eng2 = Engine::new(
-        0,
-        cfg.authorities[0].clone(),
-        cfg.event.clone(),
-        &cfg.forecast,
-        &regions,
-    );
+    let mut eng2 = japan(&cfg, &regions);
     eng2.update(&update(0.0, at(40.5, 138.0, 15e3), true, None), &regions);
     let n = eng2.update(&update(5.0, at(40.82, 140.74, 10e3), true, None), &regions);
     assert!(n.iter().all(|n| n.kind != NoticeKind::PassedOver));
@@ -157,13 +161,7 @@ fn overflight_is_reported_from_measured_positions_only() {
 #[test]
 fn a_track_lost_in_flight_is_reported_lost_not_fallen() {
     let (regions, cfg) = setup();
-    let mut eng = Engine::new(
-        0,
-        cfg.authorities[0].clone(),
-        cfg.event.clone(),
-        &cfg.forecast,
-        &regions,
-    );
+    let mut eng = japan(&cfg, &regions);
     eng.update(&update(0.0, at(39.5, 130.0, 300e3), true, None), &regions);
     let n = eng.track_ended(1, 0.0, 40.0, &regions);
     let result = n
@@ -175,13 +173,7 @@ fn a_track_lost_in_flight_is_reported_lost_not_fallen() {
         "{result:?}"
     );
     // Seen low over the sea: fell at sea, observed.
-    let mut eng = Engine::new(
-        0,
-        cfg.authorities[0].clone(),
-        cfg.event.clone(),
-        &cfg.forecast,
-        &regions,
-    );
+    let mut eng = japan(&cfg, &regions);
     eng.update(&update(0.0, at(40.0, 134.0, 200e3), true, None), &regions);
     let low = at(40.0, 135.0, 5e3);
     eng.update(&descending(update(60.0, low, true, None)), &regions);
@@ -232,13 +224,7 @@ fn the_world_of_the_input_decides_the_cap_status() {
     assert!(InWorld::<ExerciseWorld, _>::admit(detection(Mode::Real)).is_err());
     let drill = InWorld::<ExerciseWorld, _>::admit(detection(Mode::Exercise)).expect("admit");
     let real = InWorld::<RealWorld, _>::admit(detection(Mode::Real)).expect("admit");
-    let mut eng = Engine::new(
-        0,
-        cfg.authorities[0].clone(),
-        cfg.event.clone(),
-        &cfg.forecast,
-        &regions,
-    );
+    let mut eng = japan(&cfg, &regions);
     let notice = eng
         .update(&update(0.0, at(39.5, 130.0, 300e3), true, None), &regions)
         .into_iter()
@@ -257,8 +243,8 @@ fn the_world_of_the_input_decides_the_cap_status() {
 fn a_warning_after_a_cancel_opens_a_new_chain() {
     let (regions, cfg) = setup();
     let aomori = regions.index_of("JP-02").expect("JP-02");
-    let a = cfg.authorities[0].clone();
-    let mut eng = Engine::new(0, a.clone(), cfg.event.clone(), &cfg.forecast, &regions);
+    let dwell_s = cfg.authorities[0].dwell_s;
+    let mut eng = japan(&cfg, &regions);
     let sea = at(40.0, 133.0, 200e3);
     let mut all = Vec::new();
     let mut t = 0.0;
@@ -272,7 +258,7 @@ fn a_warning_after_a_cancel_opens_a_new_chain() {
     for _ in 0..3 {
         step(0.9, &mut eng, &mut all);
     }
-    for _ in 0..((a.dwell_s / 4.0) as usize + 3) {
+    for _ in 0..((dwell_s / 4.0) as usize + 3) {
         step(0.0, &mut eng, &mut all);
     }
     assert_eq!(
@@ -297,13 +283,7 @@ fn the_result_gives_the_all_clear_to_regions_warned_but_not_passed_over() {
     let (regions, cfg) = setup();
     let aomori = regions.index_of("JP-02").expect("JP-02");
     let hokkaido = regions.index_of("JP-01").expect("JP-01");
-    let mut eng = Engine::new(
-        0,
-        cfg.authorities[0].clone(),
-        cfg.event.clone(),
-        &cfg.forecast,
-        &regions,
-    );
+    let mut eng = japan(&cfg, &regions);
     // Warned for Aomori from forecasts while over the sea, then seen over Hokkaido.
     for i in 0..3 {
         let t = 4.0 * i as f64;
@@ -337,15 +317,7 @@ fn the_result_gives_the_all_clear_to_regions_warned_but_not_passed_over() {
 fn a_fall_is_claimed_only_for_a_descending_object_and_guam_is_land() {
     let (regions, cfg) = setup();
     // Japan's authority (it announces launches, so it always reports a result).
-    let new = || {
-        Engine::new(
-            0,
-            cfg.authorities[0].clone(),
-            cfg.event.clone(),
-            &cfg.forecast,
-            &regions,
-        )
-    };
+    let new = || japan(&cfg, &regions);
     let guam = at(13.45, 144.78, 5e3);
     // Seen coming down low over Guam: fell in US-GU, not "at sea" (the Pacific area overlaps).
     let mut eng = new();
