@@ -21,9 +21,12 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
-pub fn run(path: &Path, n: usize, c_m: f64, as_json: bool) -> Result<()> {
+pub fn run(path: &Path, n: usize, c_m: f64, seed: Option<u64>, as_json: bool) -> Result<()> {
     anyhow::ensure!(n > 0, "--monte-carlo needs at least 1 run");
-    let base = crate::sim_cmd::load(path)?;
+    let mut base = crate::sim_cmd::load(path)?;
+    if let Some(seed) = seed {
+        base.seed = seed;
+    }
     let bar = ProgressBar::new(n as u64);
     bar.set_style(
         ProgressStyle::with_template("monte carlo [{bar:30}] {pos}/{len} runs {eta}")

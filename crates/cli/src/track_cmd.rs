@@ -77,6 +77,10 @@ pub struct ScoreArgs {
     monte_carlo: Option<usize>,
     /// Scenario for --monte-carlo.
     scenario: Option<PathBuf>,
+    /// With --monte-carlo: the first run's seed (default: the scenario's), for an independent
+    /// set of noise draws.
+    #[arg(long, requires = "monte_carlo")]
+    seed: Option<u64>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -413,7 +417,7 @@ pub fn run_score(a: &ScoreArgs) -> Result<()> {
             .scenario
             .as_ref()
             .context("--monte-carlo needs a SCENARIO.toml")?;
-        return crate::montecarlo::run(scenario, n, a.c_m, a.json);
+        return crate::montecarlo::run(scenario, n, a.c_m, a.seed, a.json);
     }
     let (Some(truth_path), Some(tracks_path)) = (&a.truth, &a.tracks) else {
         bail!("give --truth and --tracks, or --monte-carlo N SCENARIO.toml");

@@ -120,8 +120,9 @@ pub struct TrueImpact {
 pub struct ImpactScore {
     pub object: String,
     pub predictions: usize,
-    /// Miss distance at the checkpoint (km): of the prediction made within 10 s after it by the
-    /// longest-established track then on the object.
+    /// Miss distance at the checkpoint (km): of the most confident prediction (smallest 95 %
+    /// ellipse) made within 10 s after it by a track then within the association distance of
+    /// the object.
     pub miss_at_checkpoint_km: Option<f64>,
     /// Miss distance of the last prediction (km).
     pub final_miss_km: Option<f64>,
@@ -148,36 +149,37 @@ pub fn score_impacts(
     }
     let mut times: Vec<i64> = at.keys().copied().collect();
     times.sort_unstable();
-    let nearest = |rec: &ImpactRecord| -> Option<String> {
+    // Every object within `assoc_m` of a record's position, nearest first.
+    let near = |rec: &ImpactRecord| -> Vec<String> {
         let k = key(rec.t);
         let i = times.partition_point(|&x| x <= k);
-        let tk = *times.get(i.checked_sub(1)?)?;
+        let Some(tk) = i.checked_sub(1).and_then(|i| times.get(i)).copied() else {
+            return Vec::new();
+        };
         let dt = rec.t - tk as f64 / 1000.0;
-        let mut best: Option<(&str, f64)> = None;
-        for r in &at[&tk] {
-            let p = [
-                r.state[0] + r.state[3] * dt,
-                r.state[1] + r.state[4] * dt,
-                r.state[2] + r.state[5] * dt,
-            ];
-            let d = ((p[0] - rec.position[0]).powi(2)
-                + (p[1] - rec.position[1]).powi(2)
-                + (p[2] - rec.position[2]).powi(2))
-            .sqrt();
-            if d < assoc_m && best.is_none_or(|b| d < b.1) {
-                best = Some((r.id.as_str(), d));
-            }
-        }
-        best.map(|b| b.0.to_owned())
+        let mut v: Vec<(&str, f64)> = at[&tk]
+            .iter()
+            .filter_map(|r| {
+                let p = [
+                    r.state[0] + r.state[3] * dt,
+                    r.state[1] + r.state[4] * dt,
+                    r.state[2] + r.state[5] * dt,
+                ];
+                let d = ((p[0] - rec.position[0]).powi(2)
+                    + (p[1] - rec.position[1]).powi(2)
+                    + (p[2] - rec.position[2]).powi(2))
+                .sqrt();
+                (d < assoc_m).then_some((r.id.as_str(), d))
+            })
+            .collect();
+        v.sort_by(|a, b| a.1.total_cmp(&b.1));
+        v.into_iter().map(|(id, _)| id.to_owned()).collect()
     };
     let mut votes: HashMap<&str, HashMap<String, usize>> = HashMap::new();
-    let mut first_seen: HashMap<&str, f64> = HashMap::new();
-    let mut instant: Vec<Option<String>> = Vec::with_capacity(records.len());
+    let mut instant: Vec<Vec<String>> = Vec::with_capacity(records.len());
     for rec in records {
-        let f = first_seen.entry(rec.track_id.as_str()).or_insert(rec.t);
-        *f = f.min(rec.t);
-        let o = nearest(rec);
-        if let Some(o) = &o {
+        let o = near(rec);
+        if let Some(o) = o.first() {
             *votes
                 .entry(rec.track_id.as_str())
                 .or_default()
@@ -194,16 +196,23 @@ pub fn score_impacts(
                 .map(|(o, _)| (t, o))
         })
         .collect();
-    // At each object's checkpoint, the operator's view: among predictions made within 10 s after
-    // it by tracks then on the object, the one of the longest-established track.
+    // At each object's checkpoint, what the node would present: among predictions made within
+    // 10 s after it by tracks then on the object (within `assoc_m`: unresolved objects share a
+    // track) or attributed to it, the most confident one (smallest 95 % ellipse). A confident
+    // wrong prediction is caught by both the miss and the coverage.
+    let ellipse_area = |rec: &ImpactRecord| {
+        let [e, en, n] = rec.cov_en_m2;
+        (e * n - en * en).max(0.0).sqrt()
+    };
     let mut at_checkpoint: HashMap<String, (f64, &ImpactRecord)> = HashMap::new();
     for (rec, inst) in records.iter().zip(&instant) {
-        let mut objs: Vec<&String> = inst.iter().collect();
+        let mut objs: Vec<&String> = inst.iter().take(1).collect();
         if let Some(o) = owner.get(rec.track_id.as_str()) {
             if !objs.contains(&o) {
                 objs.push(o);
             }
         }
+        let area = ellipse_area(rec);
         for obj in objs {
             let Some(&cp) = checkpoints.get(obj) else {
                 continue;
@@ -211,13 +220,9 @@ pub fn score_impacts(
             if rec.t < cp || rec.t > cp + 10.0 {
                 continue;
             }
-            let age = first_seen
-                .get(rec.track_id.as_str())
-                .copied()
-                .unwrap_or(rec.t);
-            let e = at_checkpoint.entry(obj.clone()).or_insert((age, rec));
-            if age < e.0 || (age == e.0 && rec.t < e.1.t) {
-                *e = (age, rec);
+            let e = at_checkpoint.entry(obj.clone()).or_insert((area, rec));
+            if area < e.0 || (area == e.0 && rec.t < e.1.t) {
+                *e = (area, rec);
             }
         }
     }
@@ -266,4 +271,83 @@ pub fn score_impacts(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One object at a fixed ECEF point from t = 0 to 100 s, falling at (38°N, 135°E); the
+    /// checkpoint at t = 50 s.
+    fn setup() -> (
+        Vec<StateRow>,
+        HashMap<String, TrueImpact>,
+        HashMap<String, f64>,
+    ) {
+        let p = Geodetic::from_deg(38.0, 134.0, 500e3)
+            .expect("valid")
+            .to_ecef_m();
+        let truth = (0..=100)
+            .map(|t| StateRow {
+                t: t as f64,
+                id: "w".into(),
+                state: [p[0], p[1], p[2], 0.0, 0.0, 0.0],
+            })
+            .collect();
+        let impacts = HashMap::from([(
+            "w".to_owned(),
+            TrueImpact {
+                lat_deg: 38.0,
+                lon_deg: 135.0,
+            },
+        )]);
+        (truth, impacts, HashMap::from([("w".to_owned(), 50.0)]))
+    }
+
+    /// A prediction by `track` at `t`, `dn_km` north of the true impact, with a round
+    /// ellipse of `sigma_km`.
+    fn record(track: &str, t: f64, dn_km: f64, sigma_km: f64) -> ImpactRecord {
+        let p = Geodetic::from_deg(38.0, 134.0, 500e3)
+            .expect("valid")
+            .to_ecef_m();
+        let s2 = (sigma_km * 1e3).powi(2);
+        ImpactRecord {
+            t,
+            track_id: track.into(),
+            position: p,
+            lat_deg: 38.0 + dn_km / 111.0,
+            lon_deg: 135.0,
+            cov_en_m2: [s2, 0.0, s2],
+        }
+    }
+
+    #[test]
+    fn the_checkpoint_takes_the_most_confident_prediction_on_the_object() {
+        let (truth, impacts, cps) = setup();
+        // An old track re-acquired with a 200 km ellipse and a fresh precise one: the node
+        // would present the precise one.
+        let recs = vec![
+            record("old", 10.0, 150.0, 100.0),
+            record("old", 52.0, 150.0, 100.0),
+            record("new", 53.0, 1.0, 1.0),
+        ];
+        let s = score_impacts(&truth, &recs, &impacts, &cps, 20_000.0);
+        let m = s[0].miss_at_checkpoint_km.expect("scored");
+        assert!((m - 1.0).abs() < 0.05, "miss {m}");
+        assert_eq!(s[0].covered_at_checkpoint, Some(true));
+        // Outside the 10 s window nothing counts.
+        let late = vec![record("new", 61.0, 1.0, 1.0)];
+        let s = score_impacts(&truth, &late, &impacts, &cps, 20_000.0);
+        assert_eq!(s[0].miss_at_checkpoint_km, None);
+    }
+
+    #[test]
+    fn a_confident_wrong_prediction_is_scored_as_a_miss_outside_its_ellipse() {
+        let (truth, impacts, cps) = setup();
+        let recs = vec![record("a", 51.0, 2.0, 5.0), record("b", 52.0, 50.0, 1.0)];
+        let s = score_impacts(&truth, &recs, &impacts, &cps, 20_000.0);
+        let m = s[0].miss_at_checkpoint_km.expect("scored");
+        assert!((m - 50.0).abs() < 0.5, "miss {m}");
+        assert_eq!(s[0].covered_at_checkpoint, Some(false));
+    }
 }

@@ -35,9 +35,10 @@ pub struct TrackerConfig {
     pub confirm_hits_cued: u32,
     /// A track is confirmed only once its position sigma is below this (m).
     pub confirm_max_sigma_m: f64,
-    /// Two confirmed tracks closer than this many sigmas in position and in velocity are one
-    /// object: the younger is merged into the older.
-    pub merge_sigmas: f64,
+    /// Two confirmed tracks whose position-velocity difference is within this squared
+    /// Mahalanobis distance of their summed covariances are one object (χ², 6 degrees of
+    /// freedom): the older id survives with the more precise estimate.
+    pub merge_gate_d2: f64,
     /// A tentative track without a hit for this long is deleted (s).
     pub tentative_timeout_s: f64,
     /// A confirmed track without a hit for this long is deleted (s).
@@ -77,7 +78,7 @@ impl Default for TrackerConfig {
             confirm_hits: 3,
             confirm_hits_cued: 2,
             confirm_max_sigma_m: 5_000.0,
-            merge_sigmas: 1.0,
+            merge_gate_d2: MERGE_GATE_D2,
             tentative_timeout_s: 6.0,
             confirmed_timeout_s: 40.0,
             max_position_sigma_m: 50_000.0,
@@ -172,6 +173,9 @@ pub struct Track {
     pub early: Option<(GaussianState, f64)>,
     history: VecDeque<(Observation, ImmState)>,
 }
+
+/// χ² with 6 degrees of freedom at 99 %: the default track-to-track merge gate.
+pub const MERGE_GATE_D2: f64 = 16.81;
 
 /// Longest history a tentative track keeps (updates).
 const MAX_TENTATIVE_HISTORY: usize = 32;
@@ -536,23 +540,39 @@ impl MultiTargetTracker {
         events
     }
 
-    /// Merges each confirmed track updated in this batch with any older confirmed track that is
-    /// indistinguishable from it (position and velocity within `merge_sigmas` of their combined
-    /// uncertainty): the older track keeps the union of contributors.
+    /// Merges each confirmed track updated in this batch with any other confirmed track that is
+    /// indistinguishable from it: the squared Mahalanobis distance of their position-velocity
+    /// difference under the summed covariances (the track-to-track association test of
+    /// Bar-Shalom & Li, *Multitarget-Multisensor Tracking*, 1995, §8.2, without the
+    /// cross-covariance: conservative) within `merge_gate_d2`. The older id survives (the one
+    /// operators and warnings already refer to), with the more precise of the two estimates
+    /// and the union of contributors: a track that coasted through staging and was picked up
+    /// again with kilometres of uncertainty must not outlive a fresh, precise track of the same
+    /// object.
     fn merge_duplicates(&mut self, events: &[TrackEvent]) {
-        let k = self.cfg.merge_sigmas;
+        // Coarse pre-test scale: the gate's radius in combined sigmas.
+        let k = self.cfg.merge_gate_d2.max(0.0).sqrt();
         let mut remove: Vec<usize> = Vec::new();
-        let mut merges: Vec<(usize, usize)> = Vec::new();
+        // (kept, dropped, whether the dropped track's estimate is the more precise).
+        let mut merges: Vec<(usize, usize, bool)> = Vec::new();
         // Combined estimates at most once per call, and only for tracks near an updated one: a
         // cheap test on the most probable mode's position comes first.
         let mut combined: Vec<Option<GaussianState>> = vec![None; self.tracks.len()];
-        // Confirmed tracks' rough positions and sigmas, once per call.
-        let rough: Vec<Option<([f64; 3], f64)>> = self
+        // Confirmed tracks' rough positions, velocities, times and sigmas, once per call.
+        type Rough = ([f64; 3], [f64; 3], f64, f64);
+        let rough: Vec<Option<Rough>> = self
             .tracks
             .iter()
             .map(|t| {
-                t.is_confirmed()
-                    .then(|| (t.rough_position(), t.imm.position_sigma_m()))
+                t.is_confirmed().then(|| {
+                    let m = &t.imm.states[t.imm.mode()];
+                    (
+                        t.rough_position(),
+                        [m.x[3], m.x[4], m.x[5]],
+                        t.imm.t_s(),
+                        t.imm.position_sigma_m(),
+                    )
+                })
             })
             .collect();
         for ev in events.iter().filter(|e| e.confirmed) {
@@ -562,15 +582,24 @@ impl MultiTargetTracker {
             if remove.contains(&i) {
                 continue;
             }
-            let Some((ri, si)) = rough[i] else { continue };
+            let Some((ri, _, ti, si)) = rough[i] else {
+                continue;
+            };
             for (j, other) in self.tracks.iter().enumerate() {
                 if j == i || remove.contains(&j) {
                     continue;
                 }
-                // Far apart beyond any plausible merge (5 s at 10 km/s plus the sigmas): skip.
-                let Some((rj, sj)) = rough[j] else { continue };
-                let lim = 50_000.0 + (k + 3.0) * (si + sj);
-                let d = vec3::sub(ri, rj);
+                // Far apart beyond any plausible merge (straight-line shift to a common time,
+                // then 50 km plus gravity's drop plus the sigmas): skip.
+                let Some((rj, vj, tj, sj)) = rough[j] else {
+                    continue;
+                };
+                let dt = ti - tj;
+                if !(-2.0..=self.cfg.confirmed_timeout_s).contains(&dt) {
+                    continue;
+                }
+                let lim = 50_000.0 + 5.0 * dt * dt + (k + 3.0) * (si + sj);
+                let d = vec3::sub(ri, vec3::add(rj, vec3::scale(vj, dt)));
                 if vec3::dot(d, d) > lim * lim {
                     continue;
                 }
@@ -582,47 +611,62 @@ impl MultiTargetTracker {
                 let (Some(a), Some(b)) = (&combined[i], &combined[j]) else {
                     continue;
                 };
-                // Compare at a common time with a straight-line shift (updates are ≤ a few s apart).
-                let dt = a.t_s - b.t_s;
-                if dt.abs() > 5.0 {
-                    continue;
-                }
-                let dr = ((a.x[0] - b.x[0] - b.x[3] * dt).powi(2)
-                    + (a.x[1] - b.x[1] - b.x[4] * dt).powi(2)
-                    + (a.x[2] - b.x[2] - b.x[5] * dt).powi(2))
-                .sqrt();
-                let sr = (a.position_sigma_m().powi(2) + b.position_sigma_m().powi(2)).sqrt();
-                if dr > k * sr {
-                    continue;
-                }
-                let dv = ((a.x[3] - b.x[3]).powi(2)
-                    + (a.x[4] - b.x[4]).powi(2)
-                    + (a.x[5] - b.x[5]).powi(2))
-                .sqrt();
-                let sv = (0..3)
-                    .map(|m| a.p[(3 + m, 3 + m)] + b.p[(3 + m, 3 + m)])
-                    .sum::<f64>()
-                    .max(0.0)
-                    .sqrt();
-                if dv > k * sv {
-                    continue;
-                }
-                // Keep the older track (smaller id was started first).
-                let pair = if self.tracks[i].id < other.id {
-                    (i, j)
+                // Compare at `a`'s time: `b` shifted with central gravity when they are at most
+                // 2 s apart, else (a coasting track) predicted by the IMM.
+                let predicted;
+                let (b, dt) = if dt <= 2.0 {
+                    (b, dt)
                 } else {
-                    (j, i)
+                    predicted = self.tracks[j].imm.predict(&self.cfg.imm, a.t_s).combined();
+                    (&predicted, 0.0)
                 };
-                merges.push(pair);
-                remove.push(pair.1);
-                if pair.1 == i {
+                let rb = (b.x[0] * b.x[0] + b.x[1] * b.x[1] + b.x[2] * b.x[2]).sqrt();
+                let g = -tripoint_physics::earth::GM_M3_S2 / (rb * rb * rb);
+                let mut d = nalgebra::Vector6::zeros();
+                for m in 0..3 {
+                    let acc = g * b.x[m];
+                    d[m] = a.x[m] - (b.x[m] + b.x[3 + m] * dt + 0.5 * acc * dt * dt);
+                    d[3 + m] = a.x[3 + m] - (b.x[3 + m] + acc * dt);
+                }
+                let s6: nalgebra::Matrix6<f64> =
+                    a.p.fixed_view::<6, 6>(0, 0) + b.p.fixed_view::<6, 6>(0, 0);
+                let Some(chol) = s6.cholesky() else { continue };
+                if d.dot(&chol.solve(&d)) > self.cfg.merge_gate_d2 {
+                    continue;
+                }
+                let b_precise = b.position_sigma_m() < a.position_sigma_m();
+                // Keep the older id (smaller id was started first).
+                let merge = if self.tracks[i].id < other.id {
+                    (i, j, b_precise)
+                } else {
+                    (j, i, !b_precise)
+                };
+                merges.push(merge);
+                remove.push(merge.1);
+                if merge.1 == i {
                     break;
                 }
             }
         }
-        for (keep, drop) in merges {
-            let extra: Vec<_> = self.tracks[drop].contributors.iter().cloned().collect();
-            self.tracks[keep].contributors.extend(extra);
+        for (keep, drop, take) in merges {
+            let (a, b) = if keep < drop {
+                let (l, r) = self.tracks.split_at_mut(drop);
+                (&mut l[keep], &mut r[0])
+            } else {
+                let (l, r) = self.tracks.split_at_mut(keep);
+                (&mut r[0], &mut l[drop])
+            };
+            let extra: Vec<_> = b.contributors.iter().cloned().collect();
+            a.contributors.extend(extra);
+            if take {
+                std::mem::swap(&mut a.imm, &mut b.imm);
+                std::mem::swap(&mut a.history, &mut b.history);
+            }
+            a.hits = a.hits.max(b.hits);
+            a.last_update_t_s = a.last_update_t_s.max(b.last_update_t_s);
+            if a.early.is_none() {
+                a.early = b.early.take();
+            }
         }
         remove.sort_unstable();
         remove.dedup();
@@ -705,5 +749,101 @@ impl MultiTargetTracker {
             early: None,
             history,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A confirmed track at `x` (ECEF position and velocity) with isotropic position and
+    /// velocity sigmas, last updated at t = 10 s by `sensor`.
+    fn track(id: u64, x: [f64; 6], sigma_m: f64, sigma_m_s: f64, sensor: &str) -> Track {
+        let mut s = GaussianState {
+            x: StateVector::zeros(),
+            p: Covariance::identity(),
+            t_s: 10.0,
+        };
+        for i in 0..3 {
+            s.x[i] = x[i];
+            s.x[3 + i] = x[3 + i];
+            s.p[(i, i)] = sigma_m * sigma_m;
+            s.p[(3 + i, 3 + i)] = sigma_m_s * sigma_m_s;
+        }
+        s.x[DRAG] = 0.3;
+        let mut contributors = BTreeSet::new();
+        contributors.insert((Nation::JPN, SensorId::new(sensor).expect("id")));
+        Track {
+            id,
+            imm: ImmState::new(s, [0.0, 0.9, 0.1]),
+            status: TrackStatus::Confirmed,
+            hits: 20,
+            first_t_s: 0.0,
+            last_update_t_s: 10.0,
+            contributors,
+            cued: false,
+            early: None,
+            history: VecDeque::new(),
+        }
+    }
+
+    fn updated(id: u64) -> TrackEvent {
+        TrackEvent {
+            track_id: id,
+            t_s: 10.0,
+            confirmed: true,
+            new: false,
+        }
+    }
+
+    const X: [f64; 6] = [-3.0e6, 3.6e6, 4.6e6, 2_000.0, 1_000.0, 1_500.0];
+
+    #[test]
+    fn a_stale_duplicate_keeps_its_id_but_takes_the_precise_estimate() {
+        // Track 7 (older) coasted and is 1 km off with 3 km of uncertainty; track 9 is fresh
+        // and precise on the object. Same object: one track must remain, id 7, with track 9's
+        // estimate and both tracks' contributors.
+        let mut off = X;
+        off[0] += 1_000.0;
+        let mut t = MultiTargetTracker::new(TrackerConfig::default());
+        t.tracks = vec![
+            track(7, off, 3_000.0, 50.0, "old"),
+            track(9, X, 50.0, 5.0, "new"),
+        ];
+        t.merge_duplicates(&[updated(9)]);
+        assert_eq!(t.tracks.len(), 1);
+        let tr = &t.tracks[0];
+        assert_eq!(tr.id, 7);
+        let e = tr.estimate();
+        assert!((e.x[0] - X[0]).abs() < 1.0, "kept the stale estimate");
+        assert!(e.position_sigma_m() < 100.0);
+        let sensors: Vec<&str> = tr.contributors.iter().map(|(_, s)| s.as_str()).collect();
+        assert_eq!(sensors, vec!["new", "old"]);
+        assert_eq!(t.rejected.merged, 1);
+    }
+
+    #[test]
+    fn two_precise_tracks_a_kilometre_apart_stay_two_objects() {
+        // A warhead and its stage just after separation: both well measured, 1 km apart.
+        let mut off = X;
+        off[0] += 1_000.0;
+        let mut t = MultiTargetTracker::new(TrackerConfig::default());
+        t.tracks = vec![track(7, off, 50.0, 5.0, "a"), track(9, X, 50.0, 5.0, "b")];
+        t.merge_duplicates(&[updated(9)]);
+        assert_eq!(t.tracks.len(), 2);
+    }
+
+    #[test]
+    fn a_coasting_track_is_compared_at_the_updated_tracks_time() {
+        // Track 7 was last updated 20 s ago: compared where it is now (predicted), it is the
+        // same object as track 9; compared where it was, it would be 40 km away.
+        let mut t = MultiTargetTracker::new(TrackerConfig::default());
+        let mut old = track(7, X, 300.0, 20.0, "old");
+        old.imm = old.imm.predict(&t.cfg.imm, -10.0);
+        old.last_update_t_s = -10.0;
+        t.tracks = vec![old, track(9, X, 50.0, 5.0, "new")];
+        t.merge_duplicates(&[updated(9)]);
+        assert_eq!(t.tracks.len(), 1);
+        assert_eq!(t.tracks[0].id, 7);
     }
 }
