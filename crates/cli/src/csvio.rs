@@ -31,6 +31,10 @@ pub fn tracks_header() -> String {
     )
 }
 
+/// Detection times outside [Sputnik 1's launch, 2100) are corrupt, not measurements (UNIX s).
+const EARLIEST_UNIX_S: f64 = -386_380_800.0;
+const LATEST_UNIX_S: f64 = 4_102_444_800.0;
+
 /// A row that could not be used.
 #[derive(Debug)]
 pub struct RowError {
@@ -107,6 +111,11 @@ fn parse_detection(line: &str) -> Result<Detection, String> {
         return Err(format!("{} fields, expected 18", f.len()));
     }
     let t = num(&f, 0, "time")?;
+    if !(EARLIEST_UNIX_S..=LATEST_UNIX_S).contains(&t) {
+        return Err(format!(
+            "time: {t} is not a UTC epoch between 1957 and 2100 (seconds since 1970)"
+        ));
+    }
     let time = Epoch::from_unix_seconds(t);
     let sensor = SensorId::new(f[1].trim()).map_err(|e| format!("sensor_id: {e}"))?;
     let truth = match f[2].trim() {
@@ -185,4 +194,133 @@ pub fn read_states(path: &Path, tracks: bool) -> Result<Vec<StateRow>> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+    use tripoint_core::Nation;
+    use tripoint_track::TrackerConfig;
+
+    use super::*;
+
+    /// Numbers a hostile or broken feed might send: ordinary values, zero, extremes, NaN and
+    /// infinities, garbage.
+    fn field() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => (-1.0e7f64..1.0e7).prop_map(|v| v.to_string()),
+            1 => (-10.0f64..10.0).prop_map(|v| v.to_string()),
+            1 => Just("0".to_owned()),
+            1 => Just("1e308".to_owned()),
+            1 => Just("-1e308".to_owned()),
+            1 => Just("NaN".to_owned()),
+            1 => Just("inf".to_owned()),
+            1 => Just(String::new()),
+            1 => "[a-z ]{0,4}",
+        ]
+    }
+
+    fn row() -> impl Strategy<Value = String> {
+        (
+            prop_oneof![(1.6e9f64..1.7e9).prop_map(|v| v.to_string()), field(),],
+            prop_oneof![Just("r1"), Just("ir1"), Just("nobody"), Just("")],
+            prop_oneof![Just("radar"), Just("space_ir"), Just("sonar")],
+            proptest::collection::vec(field(), 13),
+            prop_oneof![Just("real"), Just("exercise"), Just("?")],
+            0usize..3,
+        )
+            .prop_map(|(t, sensor, kind, nums, mode, cut)| {
+                let mut f = vec![t, sensor.to_owned(), String::new(), kind.to_owned()];
+                f.extend(nums);
+                f.push(mode.to_owned());
+                // Sometimes a column short or long.
+                match cut {
+                    1 => {
+                        f.pop();
+                    }
+                    2 => f.push("1".to_owned()),
+                    _ => {}
+                }
+                f.join(",")
+            })
+    }
+
+    /// A plausible radar row near Sado (so the tracker has something to track), one field of
+    /// it sometimes spoilt.
+    fn plausible() -> impl Strategy<Value = String> {
+        (
+            0.0f64..60.0,
+            2.0e5f64..1.5e6,
+            -3.1f64..3.1,
+            0.05f64..1.4,
+            proptest::option::of((0usize..17, field())),
+        )
+            .prop_map(|(t, r, az, el, spoil)| {
+                let mut f: Vec<String> = vec![
+                    (1.668e9 + t.floor()).to_string(),
+                    "r1".into(),
+                    String::new(),
+                    "radar".into(),
+                    r.to_string(),
+                    az.to_string(),
+                    el.to_string(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    "-3851000".into(),
+                    "3135000".into(),
+                    "3918000".into(),
+                    "50".into(),
+                    "0.002".into(),
+                    "0.002".into(),
+                    String::new(),
+                    "real".into(),
+                ];
+                if let Some((i, v)) = spoil {
+                    f[i] = v;
+                }
+                f.join(",")
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        /// Whatever the rows hold, reading them loses nothing silently (every row is a
+        /// detection or an error naming its line) and nothing downstream panics: batching,
+        /// tracking and products take what was read.
+        #[test]
+        fn arbitrary_detection_rows_never_panic_and_are_all_accounted_for(
+            rows in proptest::collection::vec(prop_oneof![row(), plausible()], 1..80)
+        ) {
+            let dir = std::env::temp_dir().join(format!("tripoint-csv-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            let path = dir.join("detections.csv");
+            std::fs::write(&path, format!("{DETECTIONS_HEADER}\n{}\n", rows.join("\n")))
+                .expect("write");
+            let (good, bad) = read_detections(&path).expect("header is right");
+            prop_assert_eq!(good.len() + bad.len(), rows.len());
+            prop_assert!(bad.iter().all(|e| e.line >= 2 && e.line <= rows.len() + 1));
+            let owners: HashMap<SensorId, Nation> = [("r1", Nation::JPN), ("ir1", Nation::USA)]
+                .into_iter()
+                .map(|(s, n)| (SensorId::new(s).expect("id"), n))
+                .collect();
+            // Real and exercise rows are never tracked together: keep the first row's world.
+            let same: Vec<Detection> = match good.first() {
+                Some(d) => good.iter().filter(|x| x.mode == d.mode).cloned().collect(),
+                None => vec![],
+            };
+            let run = crate::track_cmd::track_detections(
+                &same,
+                &owners,
+                TrackerConfig::default(),
+                0.0,
+                None,
+            )
+            .expect("tracks");
+            prop_assert!(run.observations <= same.len());
+            prop_assert!(run.rows.iter().all(|(r, _)| r.state.iter().all(|v| v.is_finite())));
+        }
+    }
 }

@@ -261,7 +261,10 @@ pub fn track_detections(
         impacts,
         products_lines: lines,
         observations: n,
-        rejected: rejected.len() + tracker.rejected.too_late + tracker.rejected.numerical,
+        rejected: rejected.len()
+            + tracker.rejected.too_late
+            + tracker.rejected.time_jump
+            + tracker.rejected.numerical,
         seconds,
         confirmed: confirmed.len(),
     })

@@ -47,6 +47,8 @@ pub struct TrackerConfig {
     pub max_position_sigma_m: f64,
     /// Batches up to this late are re-filtered in; older ones are rejected (s).
     pub oosm_window_s: f64,
+    /// A batch further ahead of the latest one than this while tracks are live is rejected (s).
+    pub max_time_jump_s: f64,
     /// Prior one-sigma velocity of a new track (m/s) and of its thrust acceleration (m/s²).
     pub init_velocity_sigma_m_s: f64,
     pub init_accel_sigma_m_s2: f64,
@@ -83,6 +85,7 @@ impl Default for TrackerConfig {
             confirmed_timeout_s: 40.0,
             max_position_sigma_m: 50_000.0,
             oosm_window_s: 5.0,
+            max_time_jump_s: 3_600.0,
             init_velocity_sigma_m_s: 4_000.0,
             init_accel_sigma_m_s2: 30.0,
             cue_memory_s: 30.0,
@@ -232,6 +235,9 @@ impl Track {
 pub struct Rejections {
     /// Older than the out-of-sequence window.
     pub too_late: usize,
+    /// More than `max_time_jump_s` ahead of the latest batch while tracks were live: a bad
+    /// clock, not a measurement (taking it would delete every track and refuse what follows).
+    pub time_jump: usize,
     /// Numerical failure in an update (logged, not fatal).
     pub numerical: usize,
     /// Duplicate tracks merged into an older one.
@@ -306,7 +312,14 @@ impl MultiTargetTracker {
             self.rejected.too_late += batch.len();
             return Vec::new();
         }
+        if t > self.latest_t_s + self.cfg.max_time_jump_s && !self.tracks.is_empty() {
+            self.rejected.time_jump += batch.len();
+            return Vec::new();
+        }
         self.latest_t_s = self.latest_t_s.max(t);
+        // Tracks that timed out by now go before anything is predicted (after a gap in the
+        // data, predicting them across it would be wasted work).
+        self.delete_stale();
 
         // Pre-gate: each observation as a point (radar) or a ray (infrared) in ECEF, computed
         // once per batch; each track's rough position once per batch.
@@ -507,20 +520,7 @@ impl MultiTargetTracker {
         // Merge duplicate tracks of one object.
         self.merge_duplicates(&events);
 
-        // Delete stale and diverged tracks.
-        let cfg = &self.cfg;
-        let latest = self.latest_t_s;
-        // In place: tracks are large, and moving every one of them per batch dominated.
-        let gone = self.tracks.extract_if(.., |tr| {
-            let age = latest - tr.last_update_t_s;
-            let timeout = if tr.is_confirmed() {
-                cfg.confirmed_timeout_s
-            } else {
-                cfg.tentative_timeout_s
-            };
-            !(age <= timeout && tr.imm.position_sigma_m() <= cfg.max_position_sigma_m)
-        });
-        self.deleted.extend(gone.filter(|t| t.is_confirmed()));
+        self.delete_stale();
 
         // Start tentative tracks on unused, unexplained radar detections.
         for (di, obs) in batch.iter().enumerate() {
@@ -538,6 +538,23 @@ impl MultiTargetTracker {
             }
         }
         events
+    }
+
+    /// Deletes tracks without a hit for longer than their timeout, and diverged ones.
+    fn delete_stale(&mut self) {
+        let cfg = &self.cfg;
+        let latest = self.latest_t_s;
+        // In place: tracks are large, and moving every one of them per batch dominated.
+        let gone = self.tracks.extract_if(.., |tr| {
+            let age = latest - tr.last_update_t_s;
+            let timeout = if tr.is_confirmed() {
+                cfg.confirmed_timeout_s
+            } else {
+                cfg.tentative_timeout_s
+            };
+            !(age <= timeout && tr.imm.position_sigma_m() <= cfg.max_position_sigma_m)
+        });
+        self.deleted.extend(gone.filter(|t| t.is_confirmed()));
     }
 
     /// Merges each confirmed track updated in this batch with any other confirmed track that is
@@ -594,11 +611,15 @@ impl MultiTargetTracker {
                 let Some((rj, vj, tj, sj)) = rough[j] else {
                     continue;
                 };
+                // Updates at most 5 s apart (a track that coasts longer is compared when it is
+                // updated again, against the tracks updated around then).
                 let dt = ti - tj;
-                if !(-2.0..=self.cfg.confirmed_timeout_s).contains(&dt) {
+                if dt.abs() > 5.0 {
                     continue;
                 }
-                let lim = 50_000.0 + 5.0 * dt * dt + (k + 3.0) * (si + sj);
+                // Rough positions (the likeliest mode's mean) shifted straight to a common time:
+                // the sigmas cover the modes' spread, 1 km plus 6 dt² the shift's errors.
+                let lim = 1_000.0 + 6.0 * dt * dt + (k + 3.0) * (si + sj);
                 let d = vec3::sub(ri, vec3::add(rj, vec3::scale(vj, dt)));
                 if vec3::dot(d, d) > lim * lim {
                     continue;
@@ -611,15 +632,9 @@ impl MultiTargetTracker {
                 let (Some(a), Some(b)) = (&combined[i], &combined[j]) else {
                     continue;
                 };
-                // Compare at `a`'s time: `b` shifted with central gravity when they are at most
-                // 2 s apart, else (a coasting track) predicted by the IMM.
-                let predicted;
-                let (b, dt) = if dt <= 2.0 {
-                    (b, dt)
-                } else {
-                    predicted = self.tracks[j].imm.predict(&self.cfg.imm, a.t_s).combined();
-                    (&predicted, 0.0)
-                };
+                // Compare at `a`'s time, `b` shifted with central gravity (the Coriolis and
+                // centrifugal terms left out move it ≤ 1 m/s² at 7 km/s: a few metres in 5 s).
+                let dt = a.t_s - b.t_s;
                 let rb = (b.x[0] * b.x[0] + b.x[1] * b.x[1] + b.x[2] * b.x[2]).sqrt();
                 let g = -tripoint_physics::earth::GM_M3_S2 / (rb * rb * rb);
                 let mut d = nalgebra::Vector6::zeros();
@@ -628,8 +643,19 @@ impl MultiTargetTracker {
                     d[m] = a.x[m] - (b.x[m] + b.x[3 + m] * dt + 0.5 * acc * dt * dt);
                     d[3 + m] = a.x[3 + m] - (b.x[3 + m] + acc * dt);
                 }
-                let s6: nalgebra::Matrix6<f64> =
+                // b's uncertainty grown over the gap (velocity only: ≤ 5 s). Cheap necessary
+                // condition before building and factorising S: dᵀS⁻¹d ≥ |d|²/tr S.
+                let diag = |p: &Covariance, m0: usize| (m0..m0 + 3).map(|m| p[(m, m)]).sum::<f64>();
+                let trace =
+                    diag(&a.p, 0) + diag(&a.p, 3) + diag(&b.p, 0) + diag(&b.p, 3) * (1.0 + dt * dt);
+                if d.norm_squared() > self.cfg.merge_gate_d2 * trace {
+                    continue;
+                }
+                let mut s6: nalgebra::Matrix6<f64> =
                     a.p.fixed_view::<6, 6>(0, 0) + b.p.fixed_view::<6, 6>(0, 0);
+                for m in 0..3 {
+                    s6[(m, m)] += b.p[(3 + m, 3 + m)] * dt * dt;
+                }
                 let Some(chol) = s6.cholesky() else { continue };
                 if d.dot(&chol.solve(&d)) > self.cfg.merge_gate_d2 {
                     continue;
@@ -834,16 +860,19 @@ mod tests {
     }
 
     #[test]
-    fn a_coasting_track_is_compared_at_the_updated_tracks_time() {
-        // Track 7 was last updated 20 s ago: compared where it is now (predicted), it is the
-        // same object as track 9; compared where it was, it would be 40 km away.
+    fn a_track_picked_up_again_after_coasting_merges_when_it_is_updated() {
+        // Track 7 coasted through staging and has just been updated again, with 3 km of
+        // uncertainty; track 9 has followed the object precisely, last updated 1 s ago. The
+        // update of track 7 triggers the test: id 7 survives with track 9's estimate.
         let mut t = MultiTargetTracker::new(TrackerConfig::default());
-        let mut old = track(7, X, 300.0, 20.0, "old");
-        old.imm = old.imm.predict(&t.cfg.imm, -10.0);
-        old.last_update_t_s = -10.0;
-        t.tracks = vec![old, track(9, X, 50.0, 5.0, "new")];
-        t.merge_duplicates(&[updated(9)]);
+        let mut fresh = track(9, X, 50.0, 5.0, "new");
+        fresh.imm = fresh.imm.predict(&t.cfg.imm, 9.0);
+        let mut off = X;
+        off[1] -= 2_000.0;
+        t.tracks = vec![track(7, off, 3_000.0, 60.0, "old"), fresh];
+        t.merge_duplicates(&[updated(7)]);
         assert_eq!(t.tracks.len(), 1);
         assert_eq!(t.tracks[0].id, 7);
+        assert!(t.tracks[0].estimate().position_sigma_m() < 100.0);
     }
 }

@@ -458,3 +458,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_batch_from_a_broken_clock_is_refused_while_tracks_are_live() {
+    let frame = LocalFrame::at(
+        Geodetic::from_deg(37.5, 130.5, 20.0)
+            .expect("valid")
+            .to_ecef_m(),
+    )
+    .expect("frame");
+    let x0 = ballistic_state();
+    let mut t = MultiTargetTracker::new(TrackerConfig::default());
+    for k in 0..5 {
+        let o = radar_obs(
+            k as f64,
+            &MotionModel::FREE_FLIGHT.propagate(&x0, k as f64),
+            frame,
+        );
+        t.process_batch(std::slice::from_ref(&o));
+    }
+    assert_eq!(t.tracks().len(), 1);
+    // Thirty years ahead: not a measurement. Refused and counted; the track lives on and the
+    // next good batch is still taken (were the bad time taken, it would be "too late").
+    let mut far = radar_obs(5.0, &MotionModel::FREE_FLIGHT.propagate(&x0, 5.0), frame);
+    far.t_s = 1.0e9;
+    t.process_batch(std::slice::from_ref(&far));
+    assert_eq!(t.rejected.time_jump, 1);
+    assert_eq!(t.tracks().len(), 1);
+    let o = radar_obs(5.0, &MotionModel::FREE_FLIGHT.propagate(&x0, 5.0), frame);
+    t.process_batch(std::slice::from_ref(&o));
+    assert_eq!(t.tracks()[0].hits, 6);
+    assert_eq!(t.rejected.too_late, 0);
+}

@@ -22,7 +22,10 @@
 //!
 //! In a debris cloud (a breakup: many tracks in one event) only established, unpowered tracks
 //! with no more energy than the event had before it broke up may raise a warning; every live
-//! track may keep one.
+//! track may keep one. A track that joins an event already followed by an established track
+//! (a separating stage, a fragment, or a blend of two pieces near one) may raise a warning
+//! only once it is established itself (`ESTABLISHED_HITS`): a dozen hits near staging have
+//! put a fresh track's forecast on land while the object fell at sea.
 //!
 //! The engine never claims more than the tracks support: overflight only from measured
 //! positions, an impact only from an observed descent or a converged ballistic forecast,
@@ -210,6 +213,10 @@ struct TrackState {
     previous: Option<Forecast>,
     /// Whether the track qualified for warning in a debris cloud at its last two forecasts.
     debris_ok: [bool; 2],
+    /// Joined its event while another live track of it was already established.
+    late: bool,
+    /// Whether the track was established (or not `late`) at its last two forecasts.
+    established_ok: [bool; 2],
     passed: BTreeSet<usize>,
     ended: Option<f64>,
 }
@@ -246,6 +253,10 @@ struct Event {
 /// Energy a fragment may gain over its parent in a breakup before its track is taken as
 /// mis-associated: a 100 m/s kick at 5 km/s (J/kg).
 const BREAKUP_ENERGY_MARGIN_J_KG: f64 = 0.5e6;
+
+/// Hits from which a track is established: it may warn in a debris cloud, set the event's
+/// reference energy, report an orbit or a converged fall, and (joining late) raise a warning.
+pub const ESTABLISHED_HITS: u32 = 30;
 
 /// Live tracks in one event from which on it is treated as a debris cloud.
 const DEBRIS_TRACKS: usize = 12;
@@ -367,6 +378,11 @@ impl Engine {
             if live >= DEBRIS_TRACKS {
                 self.events[e].debris = true;
             }
+            let late = self.events[e].tracks.iter().any(|id| {
+                self.tracks
+                    .get(id)
+                    .is_some_and(|t| t.ended.is_none() && t.hits >= ESTABLISHED_HITS)
+            });
             self.tracks.insert(
                 u.track_id,
                 TrackState {
@@ -383,6 +399,8 @@ impl Engine {
                     forecast: None,
                     previous: None,
                     debris_ok: [false; 2],
+                    late,
+                    established_ok: [false; 2],
                     passed: BTreeSet::new(),
                     ended: None,
                 },
@@ -405,7 +423,7 @@ impl Engine {
         ts.last_alt_m = alt;
         ts.energy_j_kg = energy;
         ts.hits = u.hits;
-        if ts.parent && u.hits >= 30 {
+        if ts.parent && u.hits >= ESTABLISHED_HITS {
             let ev = &mut self.events[e];
             ev.reference_energy_j_kg = ev.reference_energy_j_kg.max(energy);
         }
@@ -452,10 +470,12 @@ impl Engine {
         if let Some(f) = u.forecast {
             ts.previous = ts.forecast.replace(f.clone());
             let ok = ts.boost_probability < 0.1
-                && ts.hits >= 30
+                && ts.hits >= ESTABLISHED_HITS
                 && ts.energy_j_kg
                     <= self.events[e].reference_energy_j_kg + BREAKUP_ENERGY_MARGIN_J_KG;
             ts.debris_ok = [ts.debris_ok[1], ok];
+            let established = !ts.late || ts.hits >= ESTABLISHED_HITS;
+            ts.established_ok = [ts.established_ok[1], established];
         }
         if !newly_passed.is_empty() {
             newly_passed.sort_unstable();
@@ -487,7 +507,8 @@ impl Engine {
             if ts.ended.is_some() {
                 continue;
             }
-            let may_warn = !self.events[e].debris || ts.debris_ok == [true, true];
+            let may_warn = (!self.events[e].debris || ts.debris_ok == [true, true])
+                && ts.established_ok == [true, true];
             let Some(f) = &ts.forecast else { continue };
             for (r, o) in &f.regions {
                 if !self.in_scope[*r] {
@@ -753,7 +774,7 @@ fn outcome_of(ts: &TrackState, regions: &RegionSet, min_alt_m: f64) -> Outcome {
     // Orbit: an established, unpowered track whose last two forecasts both stay up.
     if ts.classification == Classification::Orbital && ts.boost_probability < 0.5 {
         let up = |f: &Option<Forecast>| f.as_ref().is_some_and(|f| f.orbit_fraction() >= 0.9);
-        if ts.hits >= 30 && up(&ts.forecast) && up(&ts.previous) {
+        if ts.hits >= ESTABLISHED_HITS && up(&ts.forecast) && up(&ts.previous) {
             return Outcome::ReachedOrbit;
         }
         return lost();
@@ -779,7 +800,7 @@ fn outcome_of(ts: &TrackState, regions: &RegionSet, min_alt_m: f64) -> Outcome {
                 <= 50_000.0;
             if recent
                 && agree
-                && ts.hits >= 30
+                && ts.hits >= ESTABLISHED_HITS
                 && ts.boost_probability < 0.1
                 && f.impact_fraction() >= 0.95
                 && imp.radius95_m <= 50_000.0

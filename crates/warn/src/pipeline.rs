@@ -246,7 +246,8 @@ pub fn run_node<M: World>(
     for eng in engines.iter_mut() {
         notices.extend(eng.finish(t_last, regions));
     }
-    stats.rejected += tracker.rejected.too_late + tracker.rejected.numerical;
+    stats.rejected +=
+        tracker.rejected.too_late + tracker.rejected.time_jump + tracker.rejected.numerical;
     let authorities: Vec<_> = cfg.authorities.clone();
     let mut writer = CapWriter::new(regions, &authorities, epoch);
     let notices: Vec<InWorld<M, Notice>> = match detections.first() {

@@ -353,3 +353,46 @@ fn a_fall_is_claimed_only_for_a_descending_object_and_guam_is_land() {
         "{result:?}"
     );
 }
+
+#[test]
+fn a_track_joining_an_established_event_warns_only_once_established_itself() {
+    // Track 1 has followed the launch for a while and threatens nothing; track 2 appears next
+    // to it (a separating stage, or a blend near staging) with a dozen hits and a forecast on
+    // Aomori. Its forecasts count for a warning only once it has 30 hits of its own.
+    let (regions, cfg) = setup();
+    let aomori = regions.index_of("JP-02").expect("JP-02");
+    let mut eng = japan(&cfg, &regions);
+    let sea = at(40.0, 133.0, 200e3);
+    let quiet = forecast(0.0, aomori, 0.0);
+    eng.update(&update(0.0, sea, true, Some(&quiet)), &regions);
+    let mut shelter_at = None;
+    for (k, hits) in [12, 16, 20, 26, 31, 35].into_iter().enumerate() {
+        let t = 4.0 * (k + 1) as f64;
+        let mut f = forecast(t, aomori, 0.9);
+        f.track_id = 2;
+        let mut u = update(t, sea, true, Some(&f));
+        u.track_id = 2;
+        u.hits = hits;
+        let n = eng.update(&u, &regions);
+        if shelter_at.is_none() && n.iter().any(|n| n.kind == NoticeKind::TakeShelter) {
+            shelter_at = Some(hits);
+        }
+        eng.update(&update(t, sea, true, Some(&quiet)), &regions);
+    }
+    assert_eq!(
+        shelter_at,
+        Some(35),
+        "warned from a latecomer's forecasts before two of them were established"
+    );
+    // The first track of an event is not held back: two forecasts suffice.
+    let mut eng = japan(&cfg, &regions);
+    let f = forecast(0.0, aomori, 0.9);
+    let mut u = update(0.0, sea, true, Some(&f));
+    u.hits = 12;
+    eng.update(&u, &regions);
+    let f = forecast(4.0, aomori, 0.9);
+    let mut u = update(4.0, sea, true, Some(&f));
+    u.hits = 14;
+    let n = eng.update(&u, &regions);
+    assert!(n.iter().any(|n| n.kind == NoticeKind::TakeShelter), "{n:?}");
+}
