@@ -319,7 +319,11 @@ mod tests {
                 None,
             )
             .expect("tracks");
-            prop_assert!(run.observations <= same.len());
+            // The feed loses nothing either: every detection is an observation or a rejection.
+            let epoch = same.first().map_or(Epoch::from_unix_seconds(0.0), |d| d.time);
+            let (batches, refused) = tripoint_track::feed::batches(&same, &owners, epoch);
+            prop_assert_eq!(batches.iter().map(Vec::len).sum::<usize>() + refused.len(), same.len());
+            prop_assert_eq!(run.observations, same.len() - refused.len());
             prop_assert!(run.rows.iter().all(|(r, _)| r.state.iter().all(|v| v.is_finite())));
         }
     }

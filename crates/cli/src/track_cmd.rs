@@ -261,10 +261,7 @@ pub fn track_detections(
         impacts,
         products_lines: lines,
         observations: n,
-        rejected: rejected.len()
-            + tracker.rejected.too_late
-            + tracker.rejected.time_jump
-            + tracker.rejected.numerical,
+        rejected: rejected.len() + tracker.rejected.observations(),
         seconds,
         confirmed: confirmed.len(),
     })

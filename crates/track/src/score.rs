@@ -121,8 +121,7 @@ pub struct ImpactScore {
     pub object: String,
     pub predictions: usize,
     /// Miss distance at the checkpoint (km): of the most confident prediction (smallest 95 %
-    /// ellipse) made within 10 s after it by a track then within the association distance of
-    /// the object.
+    /// ellipse) made within 10 s after it by a track then on the object.
     pub miss_at_checkpoint_km: Option<f64>,
     /// Miss distance of the last prediction (km).
     pub final_miss_km: Option<f64>,
@@ -149,37 +148,33 @@ pub fn score_impacts(
     }
     let mut times: Vec<i64> = at.keys().copied().collect();
     times.sort_unstable();
-    // Every object within `assoc_m` of a record's position, nearest first.
-    let near = |rec: &ImpactRecord| -> Vec<String> {
+    let nearest = |rec: &ImpactRecord| -> Option<String> {
         let k = key(rec.t);
         let i = times.partition_point(|&x| x <= k);
-        let Some(tk) = i.checked_sub(1).and_then(|i| times.get(i)).copied() else {
-            return Vec::new();
-        };
+        let tk = *times.get(i.checked_sub(1)?)?;
         let dt = rec.t - tk as f64 / 1000.0;
-        let mut v: Vec<(&str, f64)> = at[&tk]
-            .iter()
-            .filter_map(|r| {
-                let p = [
-                    r.state[0] + r.state[3] * dt,
-                    r.state[1] + r.state[4] * dt,
-                    r.state[2] + r.state[5] * dt,
-                ];
-                let d = ((p[0] - rec.position[0]).powi(2)
-                    + (p[1] - rec.position[1]).powi(2)
-                    + (p[2] - rec.position[2]).powi(2))
-                .sqrt();
-                (d < assoc_m).then_some((r.id.as_str(), d))
-            })
-            .collect();
-        v.sort_by(|a, b| a.1.total_cmp(&b.1));
-        v.into_iter().map(|(id, _)| id.to_owned()).collect()
+        let mut best: Option<(&str, f64)> = None;
+        for r in &at[&tk] {
+            let p = [
+                r.state[0] + r.state[3] * dt,
+                r.state[1] + r.state[4] * dt,
+                r.state[2] + r.state[5] * dt,
+            ];
+            let d = ((p[0] - rec.position[0]).powi(2)
+                + (p[1] - rec.position[1]).powi(2)
+                + (p[2] - rec.position[2]).powi(2))
+            .sqrt();
+            if d < assoc_m && best.is_none_or(|b| d < b.1) {
+                best = Some((r.id.as_str(), d));
+            }
+        }
+        best.map(|b| b.0.to_owned())
     };
     let mut votes: HashMap<&str, HashMap<String, usize>> = HashMap::new();
-    let mut instant: Vec<Vec<String>> = Vec::with_capacity(records.len());
+    let mut instant: Vec<Option<String>> = Vec::with_capacity(records.len());
     for rec in records {
-        let o = near(rec);
-        if let Some(o) = o.first() {
+        let o = nearest(rec);
+        if let Some(o) = &o {
             *votes
                 .entry(rec.track_id.as_str())
                 .or_default()
@@ -197,8 +192,8 @@ pub fn score_impacts(
         })
         .collect();
     // At each object's checkpoint, what the node would present: among predictions made within
-    // 10 s after it by tracks then on the object (within `assoc_m`: unresolved objects share a
-    // track) or attributed to it, the most confident one (smallest 95 % ellipse). A confident
+    // 10 s after it by tracks then nearest the object or attributed to it, the most confident
+    // one (smallest 95 % ellipse). A confident
     // wrong prediction is caught by both the miss and the coverage.
     let ellipse_area = |rec: &ImpactRecord| {
         let [e, en, n] = rec.cov_en_m2;
@@ -206,7 +201,7 @@ pub fn score_impacts(
     };
     let mut at_checkpoint: HashMap<String, (f64, &ImpactRecord)> = HashMap::new();
     for (rec, inst) in records.iter().zip(&instant) {
-        let mut objs: Vec<&String> = inst.iter().take(1).collect();
+        let mut objs: Vec<&String> = inst.iter().collect();
         if let Some(o) = owner.get(rec.track_id.as_str()) {
             if !objs.contains(&o) {
                 objs.push(o);

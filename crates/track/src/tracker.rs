@@ -244,6 +244,13 @@ pub struct Rejections {
     pub merged: usize,
 }
 
+impl Rejections {
+    /// Observations the tracker did not use: too late, from a clock jump, or numerically failed.
+    pub fn observations(&self) -> usize {
+        self.too_late + self.time_jump + self.numerical
+    }
+}
+
 /// What happened to a track in a batch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrackEvent {
@@ -606,8 +613,6 @@ impl MultiTargetTracker {
                 if j == i || remove.contains(&j) {
                     continue;
                 }
-                // Far apart beyond any plausible merge (straight-line shift to a common time,
-                // then 50 km plus gravity's drop plus the sigmas): skip.
                 let Some((rj, vj, tj, sj)) = rough[j] else {
                     continue;
                 };

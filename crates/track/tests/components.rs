@@ -209,24 +209,28 @@ fn radar_obs(t: f64, x: &StateVector, frame: LocalFrame) -> Observation {
     Observation { z, ..o }
 }
 
-#[test]
-fn late_measurements_within_five_seconds_are_used_and_older_ones_counted() {
-    let frame = LocalFrame::at(
+/// A radar near Sado and its detection of the ballistic target `k` seconds in.
+fn sado() -> LocalFrame {
+    LocalFrame::at(
         Geodetic::from_deg(37.5, 130.5, 20.0)
             .expect("valid")
             .to_ecef_m(),
     )
-    .expect("frame");
-    let x0 = ballistic_state();
-    let obs: Vec<Observation> = (0..60)
-        .map(|k| {
-            radar_obs(
-                k as f64,
-                &MotionModel::FREE_FLIGHT.propagate(&x0, k as f64),
-                frame,
-            )
-        })
-        .collect();
+    .expect("frame")
+}
+
+fn target_obs(k: f64, frame: LocalFrame) -> Observation {
+    radar_obs(
+        k,
+        &MotionModel::FREE_FLIGHT.propagate(&ballistic_state(), k),
+        frame,
+    )
+}
+
+#[test]
+fn late_measurements_within_five_seconds_are_used_and_older_ones_counted() {
+    let frame = sado();
+    let obs: Vec<Observation> = (0..60).map(|k| target_obs(k as f64, frame)).collect();
     let run = |order: &[usize]| {
         let mut t = MultiTargetTracker::new(TrackerConfig::default());
         for &i in order {
@@ -461,32 +465,20 @@ proptest! {
 
 #[test]
 fn a_batch_from_a_broken_clock_is_refused_while_tracks_are_live() {
-    let frame = LocalFrame::at(
-        Geodetic::from_deg(37.5, 130.5, 20.0)
-            .expect("valid")
-            .to_ecef_m(),
-    )
-    .expect("frame");
-    let x0 = ballistic_state();
+    let frame = sado();
     let mut t = MultiTargetTracker::new(TrackerConfig::default());
     for k in 0..5 {
-        let o = radar_obs(
-            k as f64,
-            &MotionModel::FREE_FLIGHT.propagate(&x0, k as f64),
-            frame,
-        );
-        t.process_batch(std::slice::from_ref(&o));
+        t.process_batch(&[target_obs(k as f64, frame)]);
     }
     assert_eq!(t.tracks().len(), 1);
     // Thirty years ahead: not a measurement. Refused and counted; the track lives on and the
     // next good batch is still taken (were the bad time taken, it would be "too late").
-    let mut far = radar_obs(5.0, &MotionModel::FREE_FLIGHT.propagate(&x0, 5.0), frame);
+    let mut far = target_obs(5.0, frame);
     far.t_s = 1.0e9;
-    t.process_batch(std::slice::from_ref(&far));
+    t.process_batch(&[far]);
     assert_eq!(t.rejected.time_jump, 1);
     assert_eq!(t.tracks().len(), 1);
-    let o = radar_obs(5.0, &MotionModel::FREE_FLIGHT.propagate(&x0, 5.0), frame);
-    t.process_batch(std::slice::from_ref(&o));
+    t.process_batch(&[target_obs(5.0, frame)]);
     assert_eq!(t.tracks()[0].hits, 6);
     assert_eq!(t.rejected.too_late, 0);
 }

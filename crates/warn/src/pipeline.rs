@@ -246,8 +246,7 @@ pub fn run_node<M: World>(
     for eng in engines.iter_mut() {
         notices.extend(eng.finish(t_last, regions));
     }
-    stats.rejected +=
-        tracker.rejected.too_late + tracker.rejected.time_jump + tracker.rejected.numerical;
+    stats.rejected += tracker.rejected.observations();
     let authorities: Vec<_> = cfg.authorities.clone();
     let mut writer = CapWriter::new(regions, &authorities, epoch);
     let notices: Vec<InWorld<M, Notice>> = match detections.first() {
