@@ -343,9 +343,20 @@ pub fn products(
     boost_probability: f64,
     early: Option<(&GaussianState, f64)>,
 ) -> Products {
+    products_with_linearisation(s, boost_probability, early).0
+}
+
+/// [`products`], and the impact's statistical linearisation around this state for cheap
+/// updates ([`linearised_impact`]), when there is an impact.
+pub fn products_with_linearisation(
+    s: &GaussianState,
+    boost_probability: f64,
+    early: Option<(&GaussianState, f64)>,
+) -> (Products, Option<ImpactLinearisation>) {
     let (classification, evidence) = classify(s, boost_probability);
     let mean = fly(s.t_s, s.rv(), s.x[DRAG], true, 3.0 * 3600.0);
     let mut impact = None;
+    let mut linearisation = None;
     if let (true, Some((t_impact, _))) = (classification != Classification::Orbital, mean.impact) {
         if let Some((x7, mut p7)) = marginal7(s) {
             // The flight ahead is not noise-free: white acceleration of density q
@@ -376,6 +387,7 @@ pub fn products(
                 }
                 if all {
                     impact = ground_estimate(&pts);
+                    linearisation = ImpactLinearisation::fit(s.t_s, x7, l, var_v, &pts);
                 }
             }
         }
@@ -387,14 +399,330 @@ pub fn products(
         } else {
             (None, None)
         };
-    Products {
-        classification,
-        evidence,
-        impact,
-        launch,
-        apogee_alt_km,
-        apogee_t_s,
-        ground_track: mean.ground,
+    (
+        Products {
+            classification,
+            evidence,
+            impact,
+            launch,
+            apogee_alt_km,
+            apogee_t_s,
+            ground_track: mean.ground,
+        },
+        linearisation,
+    )
+}
+
+/// The impact point's statistical linear regression on the state, from the sigma points of a
+/// full product computation (Lefebvre, Bruyninckx & De Schutter, "Comment on 'A new method for
+/// the nonlinear transformation of means and covariances'", IEEE TAC 47(8), 2002): with the
+/// symmetric sigma points x̄ ± Lₖ (L = chol(n P)) flown to impacts Yₖ± (east, north and time
+/// about their mean), dₖ = (Yₖ₊ − Yₖ₋)/2 and sₖ = (Yₖ₊ + Yₖ₋)/2,
+///
+/// ```text
+/// J = D L⁻¹            (Y ≈ J δx; at δx = 0 and the same P it gives the UT's covariance:)
+/// J P Jᵀ = (1/n) Σ dₖdₖᵀ,   Ω = (1/n) Σ sₖsₖᵀ = C_UT − J P Jᵀ ⪰ 0   (the nonlinear part).
+/// ```
+///
+/// A later state (x₁, P₁) at t₁ is mapped back to the reference time t₀ along its own
+/// ballistic flight (x_b = f(x₁, t₀ − t₁), P_b = Φ P₁ Φᵀ: the same flight lands at the same
+/// place and time, so an IIP is invariant along it, which also holds for a state still under
+/// thrust: its IIP is that of its ballistic continuation), and then
+/// impact = Ȳ + J (x_b − x̄), C = J P_b Jᵀ + Ω. Valid while x_b and P_b stay inside the
+/// region the sigma points sampled; outside it [`linearised_impact`] refuses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImpactLinearisation {
+    /// Reference time (s).
+    pub t_s: f64,
+    x7: nalgebra::SVector<f64, N7>,
+    /// chol(n P₇) at the reference, flight noise included.
+    l: nalgebra::SMatrix<f64, N7, N7>,
+    j: nalgebra::SMatrix<f64, 3, N7>,
+    omega: nalgebra::Matrix3<f64>,
+    /// Flight-noise velocity variance added at the reference (m²/s²).
+    var_v: f64,
+    centre: [f64; 3],
+    east: [f64; 3],
+    north: [f64; 3],
+    t_impact_s: f64,
+}
+
+/// Why a linearised impact was not given: the state left the region the reference's sigma
+/// points sampled, so only a full computation is right.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Stale {
+    /// Squared Mahalanobis distance of the mapped-back mean from the reference mean (under the
+    /// reference covariance) above [`MAX_LINEAR_D2`].
+    Moved(f64),
+    /// Mean variance ratio (tr(P₀⁻¹ P_b)/n) above [`MAX_LINEAR_SPREAD`]: the uncertainty grew.
+    Spread(f64),
+    /// A covariance could not be factorised.
+    Numerical,
+}
+
+/// The mapped-back mean may be this far (squared Mahalanobis distance under the reference
+/// covariance) from the reference mean: one sigma in every direction at once. The sigma points
+/// sit at n = 7; the regression is a secant across them, so inside one sigma its error is a
+/// small part of Ω.
+pub const MAX_LINEAR_D2: f64 = 1.0;
+
+/// The uncertainty may grow this much over the reference's (mean variance ratio).
+pub const MAX_LINEAR_SPREAD: f64 = 1.5;
+
+impl ImpactLinearisation {
+    fn fit(
+        t_s: f64,
+        x7: nalgebra::SVector<f64, N7>,
+        l: nalgebra::SMatrix<f64, N7, N7>,
+        var_v: f64,
+        pts: &[(f64, [f64; 3])],
+    ) -> Option<Self> {
+        if pts.len() != 2 * N7 {
+            return None;
+        }
+        let n = pts.len() as f64;
+        let centre = vec3::scale(
+            pts.iter().fold([0.0; 3], |a, (_, p)| vec3::add(a, *p)),
+            1.0 / n,
+        );
+        let t_impact_s = pts.iter().map(|(t, _)| t).sum::<f64>() / n;
+        let g = Geodetic::from_ecef_m(centre).ok()?;
+        let (east, north) = (g.east_ecef(), g.north_ecef());
+        let y = |k: usize| {
+            let (t, p) = pts[k];
+            let d = vec3::sub(p, centre);
+            nalgebra::Vector3::new(vec3::dot(d, east), vec3::dot(d, north), t - t_impact_s)
+        };
+        let mut d = nalgebra::SMatrix::<f64, 3, N7>::zeros();
+        let mut omega = nalgebra::Matrix3::zeros();
+        for k in 0..N7 {
+            let (plus, minus) = (y(k), y(k + N7));
+            d.set_column(k, &((plus - minus) * 0.5));
+            let sk = (plus + minus) * 0.5;
+            omega += sk * sk.transpose() / N7 as f64;
+        }
+        // J = D L⁻¹, i.e. Lᵀ Jᵀ = Dᵀ.
+        let jt = l.transpose().solve_upper_triangular(&d.transpose())?;
+        Some(Self {
+            t_s,
+            x7,
+            l,
+            j: jt.transpose(),
+            omega,
+            var_v,
+            centre,
+            east,
+            north,
+            t_impact_s,
+        })
+    }
+}
+
+/// The impact point of a later state `s` of the same object from a full computation's
+/// [`ImpactLinearisation`]: a few microseconds instead of fifteen flights to the ground. Refuses
+/// ([`Stale`]) when the state is outside the region the linearisation is good for.
+pub fn linearised_impact(
+    lin: &ImpactLinearisation,
+    s: &GaussianState,
+) -> Result<GroundEstimate, Stale> {
+    // Back along the state's own ballistic flight to the reference time.
+    let (xb, phi) =
+        crate::motion::MotionModel::FREE_FLIGHT.propagate_with_transition(&s.x, lin.t_s - s.t_s);
+    let back = GaussianState {
+        x: xb,
+        p: phi * s.p * phi.transpose(),
+        t_s: lin.t_s,
+    };
+    let (x7, mut p7) = marginal7(&back).ok_or(Stale::Numerical)?;
+    for i in 3..6 {
+        p7[(i, i)] += lin.var_v;
+    }
+    let delta = x7 - lin.x7;
+    // Distances under the reference covariance P₀ = L Lᵀ / n.
+    let z = lin
+        .l
+        .solve_lower_triangular(&delta)
+        .ok_or(Stale::Numerical)?;
+    let d2 = z.norm_squared() * N7 as f64;
+    if d2 > MAX_LINEAR_D2 {
+        return Err(Stale::Moved(d2));
+    }
+    let a = lin.l.solve_lower_triangular(&p7).ok_or(Stale::Numerical)?;
+    let b = lin
+        .l
+        .solve_lower_triangular(&a.transpose())
+        .ok_or(Stale::Numerical)?;
+    let spread = b.trace();
+    if spread > MAX_LINEAR_SPREAD {
+        return Err(Stale::Spread(spread));
+    }
+    let y = lin.j * delta;
+    let c = lin.j * p7 * lin.j.transpose() + lin.omega;
+    let point = vec3::add(
+        lin.centre,
+        vec3::add(vec3::scale(lin.east, y[0]), vec3::scale(lin.north, y[1])),
+    );
+    let g = Geodetic::from_ecef_m(point).map_err(|_| Stale::Numerical)?;
+    let cov = [c[(0, 0)], 0.5 * (c[(0, 1)] + c[(1, 0)]), c[(1, 1)]];
+    Ok(GroundEstimate {
+        t_s: lin.t_impact_s + y[2],
+        sigma_t_s: c[(2, 2)].max(0.0).sqrt(),
+        lat_deg: g.lat_deg(),
+        lon_deg: g.lon_deg(),
+        cov_en_m2: cov,
+        ellipse95: Ellipse::from_cov(cov, CHI2_2_95),
+    })
+}
+
+/// How a product was computed.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "basis", rename_all = "snake_case")]
+pub enum Basis {
+    /// Every flight to the ground flown for this state.
+    Full,
+    /// Updated from a full computation `age_s` seconds older ([`linearised_impact`]; the
+    /// apogee and ground track are that computation's).
+    Linearised { age_s: f64 },
+}
+
+/// One track's last full products and their linearisation.
+#[derive(Clone, Debug)]
+struct Reference {
+    t_s: f64,
+    products: Products,
+    linearisation: Option<ImpactLinearisation>,
+    had_early: bool,
+}
+
+/// Products for every track update, at a few microseconds each: a full computation
+/// ([`products_with_linearisation`]) becomes the track's reference, and later updates get
+/// their impact from it by [`linearised_impact`] (classification and evidence are recomputed,
+/// they are closed-form) until the reference is `refresh_s` old, the classification changes,
+/// a launch-point state appears, or the state leaves the linearisation's region. Then
+/// [`LiveProducts::quick`] says no and the caller runs [`LiveProducts::refresh`], which a
+/// real-time node does after publishing what was quick (off the detection-to-product path).
+#[derive(Clone, Debug)]
+pub struct LiveProducts {
+    pub refresh_s: f64,
+    refs: std::collections::HashMap<u64, Reference>,
+    /// Full computations and linearised updates made.
+    pub full: usize,
+    pub linearised: usize,
+    /// Linearised updates refused because the state moved or spread out of the reference.
+    pub stale: usize,
+}
+
+/// Default age after which a track's reference is recomputed in full (s).
+pub const REFRESH_S: f64 = 10.0;
+
+impl Default for LiveProducts {
+    fn default() -> Self {
+        Self::new(REFRESH_S)
+    }
+}
+
+impl LiveProducts {
+    pub fn new(refresh_s: f64) -> Self {
+        Self {
+            refresh_s,
+            refs: Default::default(),
+            full: 0,
+            linearised: 0,
+            stale: 0,
+        }
+    }
+
+    /// The products of track `id` at state `s` from its reference, or `None` when a full
+    /// computation is needed.
+    pub fn quick(
+        &mut self,
+        id: u64,
+        s: &GaussianState,
+        boost_probability: f64,
+        has_early: bool,
+    ) -> Option<(Products, Basis)> {
+        let r = self.refs.get(&id)?;
+        let age = s.t_s - r.t_s;
+        if !(0.0..=self.refresh_s).contains(&age) || (has_early && !r.had_early) {
+            return None;
+        }
+        let (classification, evidence) = classify(s, boost_probability);
+        if classification != r.products.classification {
+            return None;
+        }
+        let impact = match &r.linearisation {
+            Some(lin) => match linearised_impact(lin, s) {
+                Ok(g) => Some(g),
+                Err(_) => {
+                    self.stale += 1;
+                    return None;
+                }
+            },
+            // No impact at the reference (orbital, or a flight that did not come down): the
+            // same until the reference is renewed.
+            None if r.products.impact.is_none() => None,
+            None => return None,
+        };
+        self.linearised += 1;
+        Some((
+            Products {
+                classification,
+                evidence,
+                impact,
+                ..r.products.clone()
+            },
+            Basis::Linearised { age_s: age },
+        ))
+    }
+
+    /// Full products of track `id` at `s`, kept as its new reference.
+    pub fn refresh(
+        &mut self,
+        id: u64,
+        s: &GaussianState,
+        boost_probability: f64,
+        early: Option<(&GaussianState, f64)>,
+    ) -> Products {
+        let (products, linearisation) = products_with_linearisation(s, boost_probability, early);
+        self.full += 1;
+        self.refs.insert(
+            id,
+            Reference {
+                t_s: s.t_s,
+                products: products.clone(),
+                linearisation,
+                had_early: early.is_some(),
+            },
+        );
+        products
+    }
+
+    /// [`LiveProducts::quick`] if it can, else [`LiveProducts::refresh`].
+    pub fn products(
+        &mut self,
+        id: u64,
+        s: &GaussianState,
+        boost_probability: f64,
+        early: Option<(&GaussianState, f64)>,
+    ) -> (Products, Basis) {
+        match self.quick(id, s, boost_probability, early.is_some()) {
+            Some(q) => q,
+            None => (self.refresh(id, s, boost_probability, early), Basis::Full),
+        }
+    }
+
+    /// Forgets the references of tracks for which `live` is false.
+    pub fn retain(&mut self, live: impl Fn(u64) -> bool) {
+        self.refs.retain(|id, _| live(*id));
+    }
+
+    /// Tracks with a reference.
+    pub fn len(&self) -> usize {
+        self.refs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.refs.is_empty()
     }
 }
 

@@ -201,6 +201,19 @@ impl Track {
             self.early.as_ref().map(|(s, pb)| (s, *pb)),
         )
     }
+    /// The track's products through `live`: linearised from the track's last full products
+    /// while they hold, else computed in full and kept as the new reference.
+    pub fn live_products(
+        &self,
+        live: &mut crate::products::LiveProducts,
+    ) -> (crate::products::Products, crate::products::Basis) {
+        live.products(
+            self.id,
+            &self.estimate(),
+            self.imm.mu[0],
+            self.early.as_ref().map(|(s, pb)| (s, *pb)),
+        )
+    }
     /// The combined estimates after each earlier update still held in the track's history
     /// (oldest first, the current estimate excluded). A track keeps its whole history until it
     /// is confirmed, so at confirmation this is its track from the first detection on: what

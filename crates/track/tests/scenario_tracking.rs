@@ -174,3 +174,86 @@ fn tracking_is_deterministic() {
     let b = track(&s, &r, |_, _| {});
     assert_eq!(summary(&a), summary(&b));
 }
+
+/// Linearised products ([`tripoint_track::products::LiveProducts`]) against full ones on every
+/// confirmed IRBM-scenario track with a converged velocity: the linearised impact is within a
+/// small fraction of the full ellipse of the full impact point, its ellipse axes within a few
+/// per cent, its impact time within a fraction of its sigma; and most updates are linearised.
+#[test]
+fn linearised_products_agree_with_full_products_on_the_irbm_tracks() {
+    use tripoint_track::products::{Basis, LiveProducts, MAX_PRODUCT_SIGMA_V_M_S};
+    let s = load("irbm-overflight");
+    let r = run(&s, &mut |_| {}).expect("runs");
+    let mut live = LiveProducts::default();
+    // Squared Mahalanobis distance of the linearised impact from the full one, under the full
+    // covariance; relative errors of the ellipse axes; impact-time error over its sigma.
+    let mut d2 = Vec::new();
+    let mut axes = Vec::new();
+    let mut dt = Vec::new();
+    let mut k = 0usize;
+    track(&s, &r, |tracker, _| {
+        for tr in tracker.tracks().iter().filter(|t| t.is_confirmed()) {
+            let e = tr.estimate();
+            let sigma_v = (e.p[(3, 3)] + e.p[(4, 4)] + e.p[(5, 5)]).sqrt();
+            if sigma_v > MAX_PRODUCT_SIGMA_V_M_S || tr.last_update_t_s != e.t_s {
+                continue;
+            }
+            k += 1;
+            if k % 3 != 0 {
+                continue;
+            }
+            let (lp, basis) = tr.live_products(&mut live);
+            if !matches!(basis, Basis::Linearised { .. }) {
+                continue;
+            }
+            let full = tr.products();
+            let (Some(a), Some(b)) = (lp.impact, full.impact) else {
+                assert_eq!(lp.classification, full.classification);
+                continue;
+            };
+            let g = Geodetic::from_deg(b.lat_deg, b.lon_deg, 0.0).expect("point");
+            let pa = Geodetic::from_deg(a.lat_deg, a.lon_deg, 0.0)
+                .expect("point")
+                .to_ecef_m();
+            let dd = tripoint_physics::vec3::sub(pa, g.to_ecef_m());
+            let (de, dn) = (
+                tripoint_physics::vec3::dot(dd, g.east_ecef()),
+                tripoint_physics::vec3::dot(dd, g.north_ecef()),
+            );
+            let c = b.cov_en_m2;
+            let det = c[0] * c[2] - c[1] * c[1];
+            d2.push((c[2] * de * de - 2.0 * c[1] * de * dn + c[0] * dn * dn) / det);
+            axes.push((a.ellipse95.semi_major_m / b.ellipse95.semi_major_m - 1.0).abs());
+            axes.push((a.ellipse95.semi_minor_m / b.ellipse95.semi_minor_m - 1.0).abs());
+            dt.push((a.t_s - b.t_s).abs() / b.sigma_t_s.max(1e-3));
+        }
+    });
+    let p = |v: &mut Vec<f64>, q: f64| {
+        v.sort_by(f64::total_cmp);
+        v[((v.len() as f64 * q) as usize).min(v.len() - 1)]
+    };
+    let n = d2.len();
+    assert!(n >= 200, "only {n} linearised products compared");
+    let (d2_99, ax_99, dt_99) = (p(&mut d2, 0.99), p(&mut axes, 0.99), p(&mut dt, 0.99));
+    eprintln!(
+        "{n} linearised vs full: Mahalanobis² p99 {d2_99:.4}, axis error p99 {:.1} %, time error p99 {dt_99:.3} σ; {} full, {} linearised, {} refused",
+        ax_99 * 100.0,
+        live.full,
+        live.linearised,
+        live.stale
+    );
+    // 0.05 in squared Mahalanobis distance is 0.22 sigma: far inside the 95 % ellipse
+    // (5.99).
+    assert!(
+        d2_99 < 0.05,
+        "linearised impact off by {d2_99} (squared sigmas)"
+    );
+    assert!(ax_99 < 0.05, "ellipse axes off by {:.1} %", ax_99 * 100.0);
+    assert!(dt_99 < 0.25, "impact time off by {dt_99} sigma");
+    assert!(
+        live.linearised > 3 * live.full,
+        "{} full vs {} linearised",
+        live.full,
+        live.linearised
+    );
+}
