@@ -199,7 +199,7 @@ fn linearised_products_agree_with_full_products_on_the_irbm_tracks() {
                 continue;
             }
             k += 1;
-            if k % 3 != 0 {
+            if !k.is_multiple_of(3) {
                 continue;
             }
             let (lp, basis) = tr.live_products(&mut live);
