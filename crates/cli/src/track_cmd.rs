@@ -182,6 +182,8 @@ pub fn track_detections(
     let mut impacts = Vec::new();
     let mut lines = Vec::new();
     let mut schedule = tripoint_track::products::ProductSchedule::new(products_every_s);
+    // Linearised from each track's last full products while they hold (`basis` in the output).
+    let mut live = tripoint_track::products::LiveProducts::default();
     let mut confirmed = std::collections::HashSet::new();
     let t0 = Instant::now();
     let mut n = 0usize;
@@ -211,7 +213,7 @@ pub fn track_detections(
             let e = tr.estimate();
             rows.push(row(&e));
             if schedule.due(tr.id, &e) {
-                let p = tr.products();
+                let (p, basis) = tr.live_products(&mut live);
                 if let Some(imp) = &p.impact {
                     impacts.push(ImpactRecord {
                         t: epoch_unix + e.t_s,
@@ -243,11 +245,17 @@ pub fn track_detections(
                     "impact": ground(&p.impact),
                     "launch": ground(&p.launch),
                     "apogee_alt_km": p.apogee_alt_km,
+                    "products": basis,
                     "mode_probabilities": {"boost": tr.imm.mu[0], "free_flight": tr.imm.mu[1], "reentry": tr.imm.mu[2]},
                     "position_sigma_m": e.position_sigma_m(),
                     "contributors": tr.contributors.iter().map(|(n, s)| json!({"nation": n, "sensor": s})).collect::<Vec<_>>(),
                 }));
             }
+        }
+        if k % 256 == 0 {
+            let ids: std::collections::HashSet<u64> =
+                tracker.tracks().iter().map(|t| t.id).collect();
+            live.retain(|id| ids.contains(&id));
         }
         if let Some(bar) = bar {
             if k % 256 == 0 {

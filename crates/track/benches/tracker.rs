@@ -2,11 +2,16 @@
 //!
 //! - throughput: measurements per second through the whole tracker (prediction, gating, GNN,
 //!   IMM update, management) on `irbm-overflight` and `breakup`, without products;
-//! - speed against real time on `breakup` (≥ 200 objects plus clutter), with products;
-//! - latency, counted only while ≥ 100 tracks are live: per detection, from its batch entering
-//!   the tracker to its track updated, and to its track's products where they were due.
+//! - speed against real time on `breakup` (≥ 200 objects plus clutter), with products: live
+//!   products (linearised at every update, full recomputations deferred past the batch's
+//!   quick products) and, for comparison, full products in line every 2 s per track;
+//! - latency, counted only while ≥ 100 tracks are live, by live-track count: per detection,
+//!   from its batch entering the tracker to its track updated, and to its track's products;
+//!   "service" is the tracker's own time, "queued" adds the wait behind earlier work when the
+//!   batches arrive at their scenario times (the node as one server at real-time pace).
 //!
-//! Under `cargo test` (no `--bench` argument) it runs a short smoke version.
+//! Sections: `cargo bench -p tripoint-track --bench tracker -- throughput` (or `products`,
+//! `latency`). Under `cargo test` (no `--bench` argument) it runs a short smoke version.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -14,7 +19,7 @@ use std::time::Instant;
 use tripoint_sim::scenario::Scenario;
 use tripoint_sim::world::run;
 use tripoint_track::feed::batches;
-use tripoint_track::products::ProductSchedule;
+use tripoint_track::products::{LiveProducts, ProductSchedule, MAX_PRODUCT_SIGMA_V_M_S};
 use tripoint_track::tracker::Association;
 use tripoint_track::{MultiTargetTracker, Observation, TrackerConfig};
 
@@ -38,101 +43,210 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let full = args.iter().any(|a| a == "--bench");
+    // Optional section filter: `cargo bench -p tripoint-track --bench tracker -- latency`.
+    let only: Vec<&str> = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .map(String::as_str)
+        .collect();
+    let run_section = |name: &str| only.is_empty() || only.iter().any(|o| name.contains(o));
     let limit = if full { f64::INFINITY } else { 200.0 };
 
-    for name in ["irbm-overflight", "breakup"] {
-        let s = load(name);
-        let obs = observations(&s, limit);
-        let n: usize = obs.iter().map(Vec::len).sum();
-        for association in [Association::Gnn, Association::Jpda] {
-            let mut tracker = MultiTargetTracker::new(TrackerConfig {
-                association,
-                ..TrackerConfig::default()
-            });
-            let t0 = Instant::now();
-            for b in &obs {
-                tracker.process_batch(b);
+    if run_section("throughput") {
+        for name in ["irbm-overflight", "breakup"] {
+            let s = load(name);
+            let obs = observations(&s, limit);
+            let n: usize = obs.iter().map(Vec::len).sum();
+            for association in [Association::Gnn, Association::Jpda] {
+                let mut tracker = MultiTargetTracker::new(TrackerConfig {
+                    association,
+                    ..TrackerConfig::default()
+                });
+                let t0 = Instant::now();
+                for b in &obs {
+                    tracker.process_batch(b);
+                }
+                let secs = t0.elapsed().as_secs_f64();
+                println!(
+                    "throughput {name} ({association:?}): {n} measurements in {secs:.3} s = {:.0} measurements/s (no products)",
+                    n as f64 / secs
+                );
             }
-            let secs = t0.elapsed().as_secs_f64();
-            println!(
-                "{name} ({association:?}): {n} measurements in {secs:.3} s = {:.0} measurements/s (no products)",
-                n as f64 / secs
-            );
         }
     }
 
-    // Breakup with products (as `tripoint track` computes them: every 2 s per track, from a
-    // converged velocity), latency while ≥ 100 tracks are live; both associations.
-    let s = load("breakup");
-    let obs = observations(&s, limit);
-    let span = obs.last().map_or(0.0, |b| b[0].t_s) - obs.first().map_or(0.0, |b| b[0].t_s);
-    for association in [Association::Gnn, Association::Jpda] {
-        breakup_with_products(&obs, span, association);
+    // Breakup with products, latency while ≥ 100 tracks are live; both associations, and for
+    // GNN also the old way (full products in line, every 2 s per track) for comparison.
+    if run_section("products") || run_section("latency") {
+        let s = load("breakup");
+        let obs = observations(&s, limit);
+        for (association, products) in [
+            (Association::Gnn, ProductsPath::Live),
+            (Association::Gnn, ProductsPath::FullEvery2s),
+            (Association::Jpda, ProductsPath::Live),
+        ] {
+            breakup_with_products(&obs, association, products);
+        }
     }
 }
 
-fn breakup_with_products(obs: &[Vec<Observation>], span: f64, association: Association) {
+/// How products are made in the breakup run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum ProductsPath {
+    /// At every update of a confirmed, converged track: linearised from the track's last full
+    /// products ([`LiveProducts::quick`]), published at once; the full recomputations that are
+    /// due run after the batch's quick products are out (off the detection-to-product path).
+    Live,
+    /// Full products in line, at most every 2 s per track (`ProductSchedule`), as before.
+    FullEvery2s,
+}
+
+/// Latencies (ms) of detections, tagged with the live-track count of their batch.
+#[derive(Default)]
+struct Latencies {
+    service: Vec<(usize, f64)>,
+    queued: Vec<(usize, f64)>,
+}
+
+fn breakup_with_products(obs: &[Vec<Observation>], association: Association, path: ProductsPath) {
     let mut tracker = MultiTargetTracker::new(TrackerConfig {
         association,
         ..TrackerConfig::default()
     });
     let mut schedule = ProductSchedule::new(2.0);
-    // Per detection: batch arrival → its track updated (the whole batch is associated at once).
-    let mut update_ms = Vec::new();
-    // Per detection whose track's products were due: batch arrival → those products computed.
-    let mut products_ms = Vec::new();
-    let mut product_secs = 0.0;
-    let mut n_products = 0usize;
+    let mut live = LiveProducts::default();
+    let mut updated = Latencies::default();
+    let mut produced = Latencies::default();
     let mut max_live = 0;
-    let t0 = Instant::now();
+    let mut n_products = 0usize;
+    let mut product_secs = 0.0;
+    // The node as one server fed at real-time pace: batch k arrives at its scenario time a_k and
+    // waits while the server is busy with earlier work (Lindley's recursion).
+    let mut busy_until = f64::NEG_INFINITY;
+    let t_first = obs.first().map_or(0.0, |b| b[0].t_s);
+    let t_start = Instant::now();
     for b in obs {
+        let arrival = b[0].t_s - t_first;
+        let wait = (busy_until - arrival).max(0.0);
         let start = Instant::now();
         let events = tracker.process_batch(b);
-        let updated = start.elapsed().as_secs_f64();
-        let live = tracker.tracks().len();
-        max_live = max_live.max(live);
-        let mut done = Vec::new();
+        let t_updated = start.elapsed().as_secs_f64();
+        let n_live = tracker.tracks().len();
+        max_live = max_live.max(n_live);
+        // Per detection whose track got products: batch start → its products out.
+        let mut done: Vec<f64> = Vec::new();
+        let mut deferred = Vec::new();
+        let p0 = Instant::now();
         for ev in events.iter().filter(|e| e.confirmed) {
             let Some(tr) = tracker.tracks().iter().find(|t| t.id == ev.track_id) else {
                 continue;
             };
-            if !schedule.due(tr.id, &tr.estimate()) {
-                continue;
+            let e = tr.estimate();
+            match path {
+                ProductsPath::FullEvery2s => {
+                    if schedule.due(tr.id, &e) {
+                        std::hint::black_box(tr.products());
+                        n_products += 1;
+                        done.push(start.elapsed().as_secs_f64());
+                    }
+                }
+                ProductsPath::Live => {
+                    let sigma_v = (e.p[(3, 3)] + e.p[(4, 4)] + e.p[(5, 5)]).max(0.0).sqrt();
+                    if sigma_v > MAX_PRODUCT_SIGMA_V_M_S {
+                        continue;
+                    }
+                    let has_early = tr.early.is_some();
+                    match live.quick(tr.id, &e, tr.imm.mu[0], has_early) {
+                        Some(p) => {
+                            std::hint::black_box(p);
+                            n_products += 1;
+                            done.push(start.elapsed().as_secs_f64());
+                        }
+                        None => deferred.push(tr.id),
+                    }
+                }
             }
-            let p0 = Instant::now();
-            std::hint::black_box(tr.products());
-            product_secs += p0.elapsed().as_secs_f64();
-            n_products += 1;
-            done.push(start.elapsed().as_secs_f64());
         }
-        if live >= 100 {
-            update_ms.extend(std::iter::repeat_n(updated * 1e3, b.len()));
-            products_ms.extend(done.iter().map(|s| s * 1e3));
+        for id in deferred {
+            if let Some(tr) = tracker.tracks().iter().find(|t| t.id == id) {
+                std::hint::black_box(live.refresh(
+                    id,
+                    &tr.estimate(),
+                    tr.imm.mu[0],
+                    tr.early.as_ref().map(|(s, pb)| (s, *pb)),
+                ));
+                n_products += 1;
+                done.push(start.elapsed().as_secs_f64());
+            }
+        }
+        product_secs += p0.elapsed().as_secs_f64();
+        let service = start.elapsed().as_secs_f64();
+        busy_until = arrival + wait + service;
+        if n_live >= 100 {
+            for _ in 0..b.len() {
+                updated.service.push((n_live, t_updated * 1e3));
+                updated.queued.push((n_live, (wait + t_updated) * 1e3));
+            }
+            for d in &done {
+                produced.service.push((n_live, d * 1e3));
+                produced.queued.push((n_live, (wait + d) * 1e3));
+            }
+        }
+        if path == ProductsPath::Live && tracker.tracks().len() < live.len() / 2 {
+            let ids: std::collections::HashSet<u64> =
+                tracker.tracks().iter().map(|t| t.id).collect();
+            live.retain(|id| ids.contains(&id));
         }
     }
-    let secs = t0.elapsed().as_secs_f64();
+    let secs = t_start.elapsed().as_secs_f64();
     let n: usize = obs.iter().map(Vec::len).sum();
+    let span = obs.last().map_or(0.0, |b| b[0].t_s) - t_first;
+    let tag = format!("{association:?}, {path:?}");
     println!(
-        "breakup with products ({:?} association): {n} measurements over {span:.0} s of scenario in {secs:.2} s = {:.1}x real time (max {max_live} live tracks; {n_products} products, {:.3} ms each, {:.1} s in all)",
-        tracker.cfg.association,
+        "breakup with products ({tag}): {n} measurements over {span:.0} s of scenario in {secs:.2} s = {:.1}x real time (max {max_live} live tracks; {n_products} products, {:.1} s in all; full {}, linearised {}, refused {})",
         span / secs,
-        product_secs * 1e3 / n_products.max(1) as f64,
-        product_secs
+        product_secs,
+        if path == ProductsPath::Live { live.full } else { n_products },
+        live.linearised,
+        live.stale,
     );
-    for (what, v) in [
-        ("detection → track updated", &mut update_ms),
-        ("detection → products (when due)", &mut products_ms),
+    for (what, l) in [
+        ("detection → track updated", &mut updated),
+        ("detection → products", &mut produced),
     ] {
-        if v.is_empty() {
-            println!("latency ({association:?}) {what}: never ≥ 100 live tracks in this run");
-        } else {
-            let k = v.len();
-            let p50 = percentile(v, 0.50);
-            let p99 = percentile(v, 0.99);
-            println!(
-                "latency ({association:?}) {what} with ≥ 100 live tracks: p50 {p50:.3} ms, p99 {p99:.3} ms over {k}"
-            );
+        for (kind, v) in [
+            ("service", &mut l.service),
+            ("queued at real-time arrival", &mut l.queued),
+        ] {
+            if v.is_empty() {
+                println!("latency ({tag}) {what}: never ≥ 100 live tracks in this run");
+                continue;
+            }
+            let mut parts = Vec::new();
+            for (lo, hi) in [(100, usize::MAX), (100, 200), (200, 500), (500, usize::MAX)] {
+                let mut x: Vec<f64> = v
+                    .iter()
+                    .filter(|(k, _)| (lo..hi).contains(k))
+                    .map(|&(_, ms)| ms)
+                    .collect();
+                if x.is_empty() {
+                    continue;
+                }
+                let k = x.len();
+                let p50 = percentile(&mut x, 0.50);
+                let p99 = percentile(&mut x, 0.99);
+                let range = if hi == usize::MAX {
+                    format!("≥ {lo}")
+                } else {
+                    format!("{lo}–{}", hi - 1)
+                };
+                parts.push(format!(
+                    "{range} live: p50 {p50:.3} / p99 {p99:.3} ms ({k})"
+                ));
+            }
+            println!("latency ({tag}) {what}, {kind}: {}", parts.join("; "));
         }
     }
 }

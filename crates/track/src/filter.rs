@@ -64,7 +64,7 @@ pub fn predict(
             let (x, phi) = model.propagate_with_transition(&s.x, dt);
             GaussianState {
                 x,
-                p: phi * s.p * phi.transpose() + q,
+                p: model.transform_covariance(&phi, &s.p) + q,
                 t_s,
             }
         }

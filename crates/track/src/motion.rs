@@ -22,6 +22,9 @@ use tripoint_physics::gravity::{self, GravityModel};
 
 use crate::state::{Covariance, StateVector, ACC, DRAG, N, POS, VEL};
 
+/// The states an unpowered model's transition acts on: position, velocity, drag.
+const UNPOWERED: [usize; 7] = [0, 1, 2, 3, 4, 5, DRAG];
+
 /// Largest RK4 sub-step (s).
 pub const MAX_SUBSTEP_S: f64 = 2.0;
 
@@ -169,6 +172,19 @@ impl MotionModel {
     /// sub-step Φ_k = I + AΔt + (AΔt)²/2 + (AΔt)³/6 with A at the sub-step's midpoint (third
     /// order: exact for the thrust → velocity → position chain).
     pub fn propagate_with_transition(&self, x: &StateVector, dt: f64) -> (StateVector, Covariance) {
+        if self.thrusting() {
+            self.propagate_with_transition_dense(x, dt)
+        } else {
+            self.propagate_with_transition_unpowered(x, dt)
+        }
+    }
+
+    /// [`MotionModel::propagate_with_transition`] on the whole state (any model).
+    pub fn propagate_with_transition_dense(
+        &self,
+        x: &StateVector,
+        dt: f64,
+    ) -> (StateVector, Covariance) {
         let mut y = *x;
         let mut phi = Covariance::identity();
         if !self.thrusting() {
@@ -199,6 +215,64 @@ impl MotionModel {
             top += sp;
         }
         (y, phi)
+    }
+
+    /// [`MotionModel::propagate_with_transition`] without thrust: the acceleration states are
+    /// zeroed and nothing depends on them, so Φ is zero in their rows and columns and the
+    /// products run on the 7 states [r, v, c] (same result, about half the work).
+    fn propagate_with_transition_unpowered(
+        &self,
+        x: &StateVector,
+        dt: f64,
+    ) -> (StateVector, Covariance) {
+        let mut y = *x;
+        for i in 0..3 {
+            y[ACC + i] = 0.0;
+        }
+        let mut phi7 = SMatrix::<f64, 7, 7>::identity();
+        let n = ((dt.abs() / MAX_SUBSTEP_S).ceil() as usize).max(1);
+        let h = dt / n as f64;
+        for _ in 0..n {
+            let k1 = self.derivative(&y);
+            let y2 = y + k1 * (0.5 * h);
+            let k2 = self.derivative(&y2);
+            let a = self.jacobian(&y2);
+            let b = SMatrix::<f64, 6, 7>::from_fn(|i, j| a[(i, UNPOWERED[j])] * h);
+            let b2: SMatrix<f64, 6, 7> = b.fixed_columns::<6>(0) * b;
+            let b3: SMatrix<f64, 6, 7> = b2.fixed_columns::<6>(0) * b;
+            let s = b + b2 * 0.5 + b3 * (1.0 / 6.0);
+            let k3 = self.derivative(&(y + k2 * (0.5 * h)));
+            let k4 = self.derivative(&(y + k3 * h));
+            y += (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0);
+            let sp: SMatrix<f64, 6, 7> = s * phi7;
+            let mut top = phi7.fixed_rows_mut::<6>(0);
+            top += sp;
+        }
+        let mut phi = Covariance::zeros();
+        for (i, &r) in UNPOWERED.iter().enumerate() {
+            for (j, &c) in UNPOWERED.iter().enumerate() {
+                phi[(r, c)] = phi7[(i, j)];
+            }
+        }
+        (y, phi)
+    }
+
+    /// Φ P Φᵀ for a transition of this model: on [r, v, c] only when unpowered (Φ is zero in
+    /// the acceleration rows and columns), on the whole state otherwise.
+    pub fn transform_covariance(&self, phi: &Covariance, p: &Covariance) -> Covariance {
+        if self.thrusting() {
+            return phi * p * phi.transpose();
+        }
+        let phi7 = SMatrix::<f64, 7, 7>::from_fn(|i, j| phi[(UNPOWERED[i], UNPOWERED[j])]);
+        let p7 = SMatrix::<f64, 7, 7>::from_fn(|i, j| p[(UNPOWERED[i], UNPOWERED[j])]);
+        let out7 = phi7 * p7 * phi7.transpose();
+        let mut out = Covariance::zeros();
+        for (i, &r) in UNPOWERED.iter().enumerate() {
+            for (j, &c) in UNPOWERED.iter().enumerate() {
+                out[(r, c)] = out7[(i, j)];
+            }
+        }
+        out
     }
 
     /// Process noise Q(Δt) of the discretised white-noise inputs (Bar-Shalom, Li & Kirubarajan,

@@ -345,7 +345,10 @@ impl MultiTargetTracker {
         // once per batch; each track's rough position once per batch.
         let gates: Vec<PreGate> = batch.iter().map(PreGate::new).collect();
         let mut hyps: Vec<Hypothesis> = Vec::new();
-        let mut predictions: Vec<Option<(ImmState, usize)>> = vec![None; self.tracks.len()];
+        // Predictions of the tracks near the batch, packed (`slot[track]` indexes them): a
+        // prediction is kilobytes, and most tracks have none.
+        let mut predictions: Vec<Option<(ImmState, usize)>> = Vec::new();
+        let mut slot: Vec<u32> = vec![u32::MAX; self.tracks.len()];
         let mut candidates: Vec<usize> = Vec::new();
         for (ti, track) in self.tracks.iter().enumerate() {
             let (p, sigma) = Self::rough_prediction(track, t);
@@ -379,13 +382,14 @@ impl MultiTargetTracker {
                     }
                 }
             }
-            predictions[ti] = Some((pred, after));
+            slot[ti] = predictions.len() as u32;
+            predictions.push(Some((pred, after)));
         }
 
         // Confirmed tracks choose first; tentative tracks share what is left. This keeps the
         // assignment problems small in dense debris, where fresh tentative tracks (with their
         // kilometres-per-second velocity prior) would otherwise gate everything nearby.
-        let confirmed: Vec<bool> = self.tracks.iter().map(Track::is_confirmed).collect();
+        let confirmed: Vec<bool> = self.tracks.iter().map(|t| t.is_confirmed()).collect();
         let (first, second): (Vec<Hypothesis>, Vec<Hypothesis>) =
             hyps.iter().partition(|h| confirmed[h.track]);
         // Confirmed tracks: GNN takes one detection each; JPDA weighs every gated detection
@@ -437,7 +441,10 @@ impl MultiTargetTracker {
         let mut events = Vec::new();
         for (ti, det) in assignment.iter().enumerate() {
             let Some(di) = *det else { continue };
-            let Some((pred, after)) = predictions[ti].take() else {
+            let Some((pred, after)) = predictions
+                .get_mut(slot[ti] as usize)
+                .and_then(Option::take)
+            else {
                 continue;
             };
             let obs = &batch[di];

@@ -63,6 +63,45 @@ fn transition_matrix_matches_numerical_differentiation() {
     }
 }
 
+/// The unpowered models' transition and covariance on [r, v, c] only are the whole-state ones:
+/// in the atmosphere (drag couples c) and above it, for free flight and re-entry.
+#[test]
+fn unpowered_transition_on_seven_states_equals_the_whole_state_one() {
+    for h in [40e3, 300e3] {
+        let g = Geodetic::from_deg(39.0, 131.0, h).expect("point");
+        let mut x = ballistic_state();
+        let r = g.to_ecef_m();
+        x[0] = r[0];
+        x[1] = r[1];
+        x[2] = r[2];
+        // A random-looking SPD covariance with every block coupled.
+        let m = Covariance::from_fn(|i, j| {
+            ((i * 7 + j * 3) % 11) as f64 - 5.0 + if i == j { 30.0 } else { 0.0 }
+        });
+        let p = m * m.transpose();
+        for model in [MotionModel::FREE_FLIGHT, MotionModel::REENTRY] {
+            let (y, phi) = model.propagate_with_transition(&x, 3.0);
+            let (yd, phid) = model.propagate_with_transition_dense(&x, 3.0);
+            assert!((y - yd).abs().max() < 1e-6, "{} mean", model.name());
+            let scale = phid.abs().max();
+            assert!(
+                (phi - phid).abs().max() < 1e-12 * scale,
+                "{} at {h} m: Φ differs by {}",
+                model.name(),
+                (phi - phid).abs().max()
+            );
+            let dense = phid * p * phid.transpose();
+            let fast = model.transform_covariance(&phi, &p);
+            assert!(
+                (fast - dense).abs().max() < 1e-10 * dense.abs().max(),
+                "{} at {h} m: Φ P Φᵀ differs by {}",
+                model.name(),
+                (fast - dense).abs().max()
+            );
+        }
+    }
+}
+
 #[test]
 fn free_flight_model_agrees_with_the_simulator_physics() {
     let x = ballistic_state();
