@@ -3,6 +3,7 @@
 detections, both scored by the same GOSPA (tripoint's scorer, cross-checked by gospa.py).
 
     python3 bench/stonesoup/compare.py SCENARIO.toml [--max-detections N] [--seed N] [--work DIR]
+        [--check] [--draws N]
 
 Steps: `tripoint sim run`; keep the radar rows only (Stone Soup's baseline ignores space IR),
 cut to the first N detections at a whole scan if asked; run `tripoint track --no-products` (with
@@ -35,12 +36,50 @@ def main():
     ap.add_argument("--c-m", type=float, default=10000.0)
     ap.add_argument("--seed", type=int, default=None,
                     help="simulate with this seed instead of the scenario's (another noise draw)")
+    ap.add_argument("--check", action="store_true",
+                    help="smoke test: exit 1 unless every tracker made tracks and tripoint's GOSPA "
+                         "agrees with the independent gospa.py on each (0.5 %% + 1 m)")
+    ap.add_argument("--draws", type=int, default=1,
+                    help="repeat on this many noise draws (seeds --seed, --seed+1, ...; default "
+                         "first seed 11) and print each draw and the means")
     a = ap.parse_args()
+    if a.draws > 1:
+        first = a.seed if a.seed is not None else 11
+        results = []
+        for k in range(a.draws):
+            print(f"== draw {k + 1}/{a.draws}: --seed {first + k}", flush=True)
+            results.append(run_once(a, first + k))
+        names = ("tripoint", "tp-jpda", "stonesoup")
+        print(f"\n{a.draws} draws (seeds {first}..{first + a.draws - 1}), GOSPA total per draw (m):")
+        print(f"{'seed':>6} " + " ".join(f"{n:>10}" for n in names) + f" {'ratio':>8}")
+        for k, r in enumerate(results):
+            print(f"{first + k:>6} " + " ".join(f"{r['gospa'][n]:10.1f}" for n in names)
+                  + f" {r['ratio']:7.0f}x")
+        mean = {n: sum(r["gospa"][n] for r in results) / len(results) for n in names}
+        print(f"{'mean':>6} " + " ".join(f"{mean[n]:10.1f}" for n in names))
+        for n in ("tripoint", "tp-jpda"):
+            wins = sum(r["gospa"][n] <= r["gospa"]["stonesoup"] for r in results)
+            print(f"{n}: GOSPA <= Stone Soup's on {wins} of {len(results)} draws; "
+                  f"mean {mean[n]:.1f} vs {mean['stonesoup']:.1f} m")
+        ratios = sorted(r["ratio"] for r in results)
+        print(f"speed ratio (GNN/GNN): median {ratios[len(ratios) // 2]:.0f}x, "
+              f"min {ratios[0]:.0f}x, max {ratios[-1]:.0f}x")
+        return
+    r = run_once(a, a.seed)
+    if a.check:
+        for p in r["problems"]:
+            print(f"check failed: {p}", file=sys.stderr)
+        if r["problems"]:
+            sys.exit(1)
+        print("check: every tracker made tracks; tripoint's GOSPA matches gospa.py on each")
+
+
+def run_once(a, seed):
     sim = os.path.join(a.work, "sim")
     radar = os.path.join(a.work, "radar")
     os.makedirs(radar, exist_ok=True)
     sh([TRIPOINT, "sim", "run", a.scenario, "--out", sim, "-q"]
-       + (["--seed", str(a.seed)] if a.seed is not None else []))
+       + (["--seed", str(seed)] if seed is not None else []))
 
     # Radar rows only, cut at a whole scan.
     with open(os.path.join(sim, "detections.csv")) as f:
@@ -101,15 +140,24 @@ def main():
     print(f"{len(body)} radar detections, same input for all; GOSPA p=1, alpha=2, c={a.c_m:.0f} m")
     print(f"{'tracker':<10} {'total':>9} {'local.':>9} {'missed':>9} {'false':>9} {'gospa.py':>9} {'meas/s':>10}")
     rates = {}
+    totals = {}
+    problems = []
     for name, tracks, rate in (("tripoint", os.path.join(out_tp, "tracks.csv"), tp_rate),
                                ("tp-jpda", os.path.join(out_jp, "tracks.csv"), jp_rate),
                                ("stonesoup", os.path.join(out_ss, "tracks.csv"), ss_rate)):
         g, x = score(tracks)
         rates[name] = rate
+        totals[name] = g["mean_total_m"]
         xt = x.get("mean_gospa", float("nan"))
+        if not (abs(g["mean_total_m"] - xt) <= 0.005 * abs(xt) + 1.0):
+            problems.append(f"{name}: tripoint's GOSPA {g['mean_total_m']:.1f} m vs gospa.py {xt:.1f} m")
+        if g["mean_false_m"] == 0 and g["mean_localisation_m"] == 0:
+            problems.append(f"{name}: no track matched the truth")
         print(f"{name:<10} {g['mean_total_m']:9.1f} {g['mean_localisation_m']:9.1f} {g['mean_missed_m']:9.1f} "
               f"{g['mean_false_m']:9.1f} {xt:9.1f} {rate:10.0f}")
-    print(f"speed ratio tripoint (GNN)/stonesoup (GNN): {rates['tripoint'] / rates['stonesoup']:.0f}x")
+    ratio = rates["tripoint"] / rates["stonesoup"]
+    print(f"speed ratio tripoint (GNN)/stonesoup (GNN): {ratio:.0f}x", flush=True)
+    return {"gospa": totals, "rates": rates, "ratio": ratio, "problems": problems}
 
 
 if __name__ == "__main__":

@@ -25,9 +25,9 @@ Time grid and states (a cross-check for the Rust scorer; keep in sync):
   * a truth object exists at t if its first row <= t <= its last row; its
     position is the cubic-Hermite interpolation of its rows (exact at rows);
   * a track exists at t if its first update <= t <= its last update.  Its
-    position is propagated at constant velocity from the nearest update when
-    that update is within +-dt of t (x + vx (t - t_u)); inside a longer gap
-    it is linearly interpolated between the two bracketing updates.
+    position is its last update at or before t propagated at constant
+    velocity (x + vx (t - t_u)): what the tracker had said by then, as the
+    Rust scorer does (`--dt` is kept for compatibility and unused).
 
 Reported: means over the grid of the total and of each part (for p = 1 the
 parts add up to the total; for p > 1 they are the p-th-power parts), and
@@ -74,13 +74,9 @@ def truth_position(times, states, t):
 
 def track_position(times, states, t, dt):
     """Track position at t (times[0] <= t <= times[-1]), see module doc."""
-    k = int(np.searchsorted(times, t))  # times[k-1] < t <= times[k]
-    lo, hi = max(k - 1, 0), min(k, len(times) - 1)
-    near = lo if abs(t - times[lo]) <= abs(times[hi] - t) else hi
-    if abs(t - times[near]) <= dt or lo == hi:
-        return states[near, 0::2] + states[near, 1::2] * (t - times[near])
-    w = (t - times[lo]) / (times[hi] - times[lo])
-    return (1 - w) * states[lo, 0::2] + w * states[hi, 0::2]
+    k = int(np.searchsorted(times, t + 1e-6, side="right")) - 1  # times[k] <= t < times[k+1]
+    k = max(k, 0)
+    return states[k, 0::2] + states[k, 1::2] * (t - times[k])
 
 
 def gospa_step(truth_pos, track_pos, c, p):

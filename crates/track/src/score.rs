@@ -33,15 +33,34 @@ pub struct GospaSummary {
     pub position_rmse_m: f64,
 }
 
-/// GOSPA of tracks against truth on the truth's time grid.
+/// GOSPA of tracks against truth on the truth's time grid: every distinct time of a truth row.
+/// At each time every truth object alive then counts (first row ≤ t ≤ last row), at its row or,
+/// between rows (another object's first or last instant), at the cubic-Hermite interpolation
+/// of its bracketing rows; tracks as in the module doc. `bench/stonesoup/gospa.py` implements
+/// the same rules independently (CI compares the two).
 pub fn score_gospa(truth: &[StateRow], tracks: &[StateRow], cutoff_m: f64) -> GospaSummary {
     let key = |t: f64| (t * 1000.0).round() as i64;
-    let mut steps: BTreeMap<i64, Vec<[f64; 3]>> = BTreeMap::new();
+    let mut objects: HashMap<&str, Vec<&StateRow>> = HashMap::new();
     for r in truth {
-        steps
-            .entry(key(r.t))
-            .or_default()
-            .push([r.state[0], r.state[1], r.state[2]]);
+        objects.entry(r.id.as_str()).or_default().push(r);
+    }
+    let mut objects: Vec<Vec<&StateRow>> = objects.into_values().collect();
+    for o in &mut objects {
+        o.sort_by(|a, b| a.t.total_cmp(&b.t));
+    }
+    // Steps keyed by millisecond, at the exact time of their rows (an object's first instant is
+    // not on a millisecond: rounded, it would fall just before the object exists).
+    let mut steps: BTreeMap<i64, (f64, Vec<[f64; 3]>)> = BTreeMap::new();
+    for r in truth {
+        steps.entry(key(r.t)).or_insert((r.t, Vec::new()));
+    }
+    for (t, pos) in steps.values_mut() {
+        let t = *t;
+        for o in &objects {
+            if let Some(p) = truth_position(o, t) {
+                pos.push(p);
+            }
+        }
     }
     let mut by_track: HashMap<&str, Vec<&StateRow>> = HashMap::new();
     for r in tracks {
@@ -54,8 +73,8 @@ pub fn score_gospa(truth: &[StateRow], tracks: &[StateRow], cutoff_m: f64) -> Go
     let mut sum = Gospa::default();
     let mut n = 0usize;
     let mut positions = Vec::new();
-    for (k, truth_pos) in &steps {
-        let t = *k as f64 / 1000.0;
+    for (t, truth_pos) in steps.values() {
+        let t = *t;
         positions.clear();
         for s in &series {
             let (first, last) = (s[0].t, s[s.len() - 1].t);
@@ -94,6 +113,31 @@ pub fn score_gospa(truth: &[StateRow], tracks: &[StateRow], cutoff_m: f64) -> Go
             f64::NAN
         },
     }
+}
+
+/// A truth object's position at `t` (rows sorted by time): its row there, or the cubic-Hermite
+/// interpolation of the rows around `t`; `None` outside its first and last rows.
+fn truth_position(rows: &[&StateRow], t: f64) -> Option<[f64; 3]> {
+    let (first, last) = (rows.first()?, rows.last()?);
+    if t < first.t - 1e-6 || t > last.t + 1e-6 {
+        return None;
+    }
+    let i = rows.partition_point(|r| r.t <= t + 1e-6).saturating_sub(1);
+    let a = rows[i];
+    let pos = |r: &StateRow| [r.state[0], r.state[1], r.state[2]];
+    let Some(b) = rows.get(i + 1).filter(|_| (t - a.t).abs() > 1e-6) else {
+        return Some(pos(a));
+    };
+    let h = b.t - a.t;
+    let u = (t - a.t) / h;
+    let (h00, h10) = (
+        2.0 * u.powi(3) - 3.0 * u * u + 1.0,
+        u.powi(3) - 2.0 * u * u + u,
+    );
+    let (h01, h11) = (-2.0 * u.powi(3) + 3.0 * u * u, u.powi(3) - u * u);
+    Some(std::array::from_fn(|m| {
+        h00 * a.state[m] + h10 * h * a.state[3 + m] + h01 * b.state[m] + h11 * h * b.state[3 + m]
+    }))
 }
 
 /// A predicted impact for a track at a time.
@@ -344,5 +388,37 @@ mod tests {
         let m = s[0].miss_at_checkpoint_km.expect("scored");
         assert!((m - 50.0).abs() < 0.5, "miss {m}");
         assert_eq!(s[0].covered_at_checkpoint, Some(false));
+    }
+}
+
+#[cfg(test)]
+mod gospa_grid_tests {
+    use super::*;
+
+    fn row(t: f64, id: &str, x: f64) -> StateRow {
+        StateRow {
+            t,
+            id: id.into(),
+            state: [x, 0.0, 0.0, 100.0, 0.0, 0.0],
+        }
+    }
+
+    /// At another object's first instant (between this one's rows), an object alive then still
+    /// counts: here it is missed at that step.
+    #[test]
+    fn an_object_between_its_rows_counts_at_another_objects_first_instant() {
+        let truth = vec![
+            row(0.0, "a", 0.0),
+            row(1.0, "a", 100.0),
+            row(2.0, "a", 200.0),
+            row(1.5, "b", 50_000.0),
+            row(2.0, "b", 50_100.0),
+        ];
+        // One track on b from 1.5 s on: at 1.5 s, a is missed (and at every step before).
+        let tracks = vec![row(1.5, "t", 50_000.0), row(2.0, "t", 50_100.0)];
+        let g = score_gospa(&truth, &tracks, 10_000.0);
+        assert_eq!(g.steps, 4);
+        // Missed: a at 0, 1, 1.5, 2 → 4 × 5 km over 4 steps.
+        assert!((g.mean_missed_m - 5_000.0).abs() < 1e-6, "{g:?}");
     }
 }
