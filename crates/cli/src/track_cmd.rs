@@ -30,6 +30,7 @@ pub enum FilterArg {
 pub enum AssociationArg {
     Gnn,
     Jpda,
+    Hybrid,
 }
 
 #[derive(Args)]
@@ -43,9 +44,10 @@ pub struct TrackArgs {
     /// Kalman filter inside the IMM.
     #[arg(long, value_enum, default_value = "ekf")]
     filter: FilterArg,
-    /// Association of confirmed tracks: global nearest neighbour, or joint probabilistic (JPDA,
-    /// for dense clutter and debris).
-    #[arg(long, value_enum, default_value = "gnn")]
+    /// Association of confirmed tracks: global nearest neighbour, joint probabilistic (JPDA,
+    /// for dense clutter and debris), or hybrid (GNN in clusters of up to 8 confirmed tracks,
+    /// JPDA in larger ones).
+    #[arg(long, value_enum, default_value = "hybrid")]
     association: AssociationArg,
     /// Compute products (impact, launch point, class) at most this often per track (s).
     #[arg(long, default_value_t = 2.0)]
@@ -296,6 +298,7 @@ pub fn run_track(a: &TrackArgs) -> Result<()> {
         association: match a.association {
             AssociationArg::Gnn => tripoint_track::tracker::Association::Gnn,
             AssociationArg::Jpda => tripoint_track::tracker::Association::Jpda,
+            AssociationArg::Hybrid => tripoint_track::tracker::Association::Hybrid,
         },
         ..TrackerConfig::default()
     };

@@ -59,7 +59,7 @@ fn main() {
             let s = load(name);
             let obs = observations(&s, limit);
             let n: usize = obs.iter().map(Vec::len).sum();
-            for association in [Association::Gnn, Association::Jpda] {
+            for association in [Association::Hybrid, Association::Gnn, Association::Jpda] {
                 let mut tracker = MultiTargetTracker::new(TrackerConfig {
                     association,
                     ..TrackerConfig::default()
@@ -77,14 +77,15 @@ fn main() {
         }
     }
 
-    // Breakup with products, latency while ≥ 100 tracks are live; both associations, and for
-    // GNN also the old way (full products in line, every 2 s per track) for comparison.
+    // Breakup with products, latency while ≥ 100 tracks are live; every association, and for
+    // the default (hybrid) also the old way (full products in line, every 2 s per track).
     if run_section("products") || run_section("latency") {
         let s = load("breakup");
         let obs = observations(&s, limit);
         for (association, products) in [
+            (Association::Hybrid, ProductsPath::Live),
+            (Association::Hybrid, ProductsPath::FullEvery2s),
             (Association::Gnn, ProductsPath::Live),
-            (Association::Gnn, ProductsPath::FullEvery2s),
             (Association::Jpda, ProductsPath::Live),
         ] {
             breakup_with_products(&obs, association, products);

@@ -49,6 +49,30 @@ fn clusters(
     out
 }
 
+/// Splits hypotheses by the size of their independent cluster: those of clusters with at most
+/// `max_tracks` tracks, and those of larger (dense) clusters.
+pub fn split_by_cluster_size(
+    hyps: &[Hypothesis],
+    n_tracks: usize,
+    n_dets: usize,
+    max_tracks: usize,
+) -> (Vec<Hypothesis>, Vec<Hypothesis>) {
+    let mut sparse = Vec::new();
+    let mut dense = Vec::new();
+    for hs in clusters(hyps, n_tracks, n_dets).values() {
+        let mut tracks: Vec<usize> = hs.iter().map(|h| h.track).collect();
+        tracks.sort_unstable();
+        tracks.dedup();
+        let out = if tracks.len() <= max_tracks {
+            &mut sparse
+        } else {
+            &mut dense
+        };
+        out.extend(hs.iter().map(|h| **h));
+    }
+    (sparse, dense)
+}
+
 const SCALE: f64 = 1e4;
 
 /// Clusters with more gated pairs than this are assigned greedily (cheapest pair first):

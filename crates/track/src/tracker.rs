@@ -19,7 +19,18 @@ use std::collections::{BTreeSet, VecDeque};
 use tripoint_core::{Nation, SensorId};
 use tripoint_physics::vec3;
 
-use crate::associate::{gnn_associate, jpda_weights, Hypothesis, JpdaParams, TrackWeights};
+use crate::associate::{
+    gnn_associate, jpda_weights, split_by_cluster_size, Hypothesis, JpdaParams, TrackWeights,
+    MAX_EXACT_TRACKS,
+};
+
+/// A JPDA track's most probable detection (it stands for the track in the bookkeeping).
+fn best_detection(tw: &TrackWeights) -> Option<usize> {
+    tw.detections
+        .iter()
+        .max_by(|x, y| x.1.total_cmp(&y.1))
+        .map(|&(d, _)| d)
+}
 use crate::imm::{ImmConfig, ImmState};
 use crate::measurement::{Observation, ObservationKind};
 use crate::state::{Covariance, GaussianState, StateVector, ACC, DRAG, N};
@@ -66,10 +77,16 @@ pub struct TrackerConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Association {
     /// Global nearest neighbour: one detection per track, optimal 2-D assignment.
-    #[default]
     Gnn,
     /// Joint probabilistic data association: every gated detection, weighted (dense clutter).
     Jpda,
+    /// GNN in clusters of at most [`crate::associate::MAX_EXACT_TRACKS`] confirmed tracks (a
+    /// few missiles and their stages), JPDA in larger ones (debris clouds, where one-to-one
+    /// assignments between unresolved fragments make ghost tracks). The default: the same
+    /// tracks as GNN wherever no cloud forms (bit for bit on srbm-salvo, irbm-overflight,
+    /// icbm-lofted, slv-orbit and track-loss), JPDA's where one does.
+    #[default]
+    Hybrid,
 }
 
 impl Default for TrackerConfig {
@@ -90,7 +107,7 @@ impl Default for TrackerConfig {
             init_accel_sigma_m_s2: 30.0,
             cue_memory_s: 30.0,
             cue_radius_m: 30_000.0,
-            association: Association::Gnn,
+            association: Association::Hybrid,
             jpda: JpdaParams::default(),
         }
     }
@@ -403,11 +420,19 @@ impl MultiTargetTracker {
                 let mut a = vec![None; self.tracks.len()];
                 for tw in jpda_weights(&first, self.tracks.len(), batch.len(), &self.cfg.jpda) {
                     let t = tw.track;
-                    a[t] = tw
-                        .detections
-                        .iter()
-                        .max_by(|x, y| x.1.total_cmp(&y.1))
-                        .map(|&(d, _)| d);
+                    a[t] = best_detection(&tw);
+                    pda[t] = Some(tw);
+                }
+                a
+            }
+            Association::Hybrid => {
+                let (sparse, dense) =
+                    split_by_cluster_size(&first, self.tracks.len(), batch.len(), MAX_EXACT_TRACKS);
+                let mut a =
+                    gnn_associate(&sparse, self.tracks.len(), batch.len(), &self.cfg.gate_d2);
+                for tw in jpda_weights(&dense, self.tracks.len(), batch.len(), &self.cfg.jpda) {
+                    let t = tw.track;
+                    a[t] = best_detection(&tw);
                     pda[t] = Some(tw);
                 }
                 a

@@ -374,6 +374,39 @@ fn covariance_intersection_is_conservative_and_keeps_provenance() {
     assert_eq!(fused[0].sources, vec![(Nation::JPN, 1), (Nation::USA, 7)]);
 }
 
+/// The hybrid association's split: a cluster of two tracks (a missile and its stage) goes to GNN,
+/// a cluster of ten tracks chained by shared gates (a debris cloud) to JPDA, whole.
+#[test]
+fn hybrid_association_sends_only_clusters_larger_than_exact_jpda_to_jpda() {
+    use tripoint_track::associate::{split_by_cluster_size, MAX_EXACT_TRACKS};
+    let inn = Innovation {
+        d2: 1.0,
+        log_det_s: 10.0,
+        dim: 3,
+    };
+    let h = |track, detection| Hypothesis {
+        track,
+        detection,
+        innovation: inn,
+    };
+    // Tracks 0, 1 share detections 0, 1; tracks 2..12 form a chain over detections 2..12.
+    let mut hyps = vec![h(0, 0), h(0, 1), h(1, 1)];
+    for t in 2..12 {
+        hyps.push(h(t, t));
+        hyps.push(h(t, t + 1));
+    }
+    let (sparse, dense) = split_by_cluster_size(&hyps, 12, 13, MAX_EXACT_TRACKS);
+    let tracks = |v: &[Hypothesis]| {
+        let mut t: Vec<usize> = v.iter().map(|h| h.track).collect();
+        t.sort_unstable();
+        t.dedup();
+        t
+    };
+    assert_eq!(tracks(&sparse), vec![0, 1]);
+    assert_eq!(tracks(&dense), (2..12).collect::<Vec<_>>());
+    assert_eq!(sparse.len() + dense.len(), hyps.len());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
     /// Whatever the time steps and measurements (finite), covariances stay symmetric positive
@@ -444,7 +477,7 @@ fn bearings_line_of_sight_inverts_the_measurement_model() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
     /// The whole tracker, fed scans of random radar detections (a target's plus clutter, times
-    /// jittered back and forth, with GNN or JPDA): it never panics, every live track's
+    /// jittered back and forth, with GNN, JPDA or the hybrid): it never panics, every live track's
     /// covariance stays symmetric positive definite and its mode probabilities sum to one.
     #[test]
     fn whole_tracker_keeps_every_track_valid_on_random_scans(
@@ -456,17 +489,17 @@ proptest! {
             ),
             1..40,
         ),
-        jpda in any::<bool>(),
+        association in 0u8..3,
     ) {
         let frame = LocalFrame::at(
             Geodetic::from_deg(38.0, 138.3, 50.0).expect("valid").to_ecef_m(),
         )
         .expect("frame");
         let cfg = TrackerConfig {
-            association: if jpda {
-                tripoint_track::tracker::Association::Jpda
-            } else {
-                tripoint_track::tracker::Association::Gnn
+            association: match association {
+                0 => tripoint_track::tracker::Association::Gnn,
+                1 => tripoint_track::tracker::Association::Jpda,
+                _ => tripoint_track::tracker::Association::Hybrid,
             },
             ..TrackerConfig::default()
         };
