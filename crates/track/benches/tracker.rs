@@ -19,7 +19,7 @@ use std::time::Instant;
 use tripoint_sim::scenario::Scenario;
 use tripoint_sim::world::run;
 use tripoint_track::feed::batches;
-use tripoint_track::products::{LiveProducts, ProductSchedule, MAX_PRODUCT_SIGMA_V_M_S};
+use tripoint_track::products::{converged, LiveProducts, ProductSchedule};
 use tripoint_track::tracker::Association;
 use tripoint_track::{MultiTargetTracker, Observation, TrackerConfig};
 
@@ -140,8 +140,15 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
         let mut done: Vec<f64> = Vec::new();
         let mut deferred = Vec::new();
         let p0 = Instant::now();
+        // Track index by id, once per batch (not a search per event).
+        let index: HashMap<u64, usize> = tracker
+            .tracks()
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id, i))
+            .collect();
         for ev in events.iter().filter(|e| e.confirmed) {
-            let Some(tr) = tracker.tracks().iter().find(|t| t.id == ev.track_id) else {
+            let Some(tr) = index.get(&ev.track_id).map(|&i| &tracker.tracks()[i]) else {
                 continue;
             };
             let e = tr.estimate();
@@ -154,8 +161,7 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
                     }
                 }
                 ProductsPath::Live => {
-                    let sigma_v = (e.p[(3, 3)] + e.p[(4, 4)] + e.p[(5, 5)]).max(0.0).sqrt();
-                    if sigma_v > MAX_PRODUCT_SIGMA_V_M_S {
+                    if !converged(&e) {
                         continue;
                     }
                     let has_early = tr.early.is_some();
@@ -165,22 +171,20 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
                             n_products += 1;
                             done.push(start.elapsed().as_secs_f64());
                         }
-                        None => deferred.push(tr.id),
+                        None => deferred.push(tr),
                     }
                 }
             }
         }
-        for id in deferred {
-            if let Some(tr) = tracker.tracks().iter().find(|t| t.id == id) {
-                std::hint::black_box(live.refresh(
-                    id,
-                    &tr.estimate(),
-                    tr.imm.mu[0],
-                    tr.early.as_ref().map(|(s, pb)| (s, *pb)),
-                ));
-                n_products += 1;
-                done.push(start.elapsed().as_secs_f64());
-            }
+        for tr in deferred {
+            std::hint::black_box(live.refresh(
+                tr.id,
+                &tr.estimate(),
+                tr.imm.mu[0],
+                tr.early_state(),
+            ));
+            n_products += 1;
+            done.push(start.elapsed().as_secs_f64());
         }
         product_secs += p0.elapsed().as_secs_f64();
         let service = start.elapsed().as_secs_f64();

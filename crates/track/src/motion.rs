@@ -28,6 +28,12 @@ const UNPOWERED: [usize; 7] = [0, 1, 2, 3, 4, 5, DRAG];
 /// Largest RK4 sub-step (s).
 pub const MAX_SUBSTEP_S: f64 = 2.0;
 
+/// Number and length of the RK4 sub-steps over `dt` (either sign).
+fn substeps(dt: f64) -> (usize, f64) {
+    let n = ((dt.abs() / MAX_SUBSTEP_S).ceil() as usize).max(1);
+    (n, dt / n as f64)
+}
+
 /// A flight-phase model with its process noise.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum MotionModel {
@@ -156,16 +162,23 @@ impl MotionModel {
                 y[ACC + i] = 0.0;
             }
         }
-        let n = ((dt.abs() / MAX_SUBSTEP_S).ceil() as usize).max(1);
-        let h = dt / n as f64;
+        let (n, h) = substeps(dt);
         for _ in 0..n {
-            let k1 = self.derivative(&y);
-            let k2 = self.derivative(&(y + k1 * (0.5 * h)));
-            let k3 = self.derivative(&(y + k2 * (0.5 * h)));
-            let k4 = self.derivative(&(y + k3 * h));
-            y += (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0);
+            y = self.rk4_step(&y, h).0;
         }
         y
+    }
+
+    /// One classic RK4 step of `h` seconds from `y`: the new state, and the midpoint estimate
+    /// y + k₁h/2 at which the transition's Jacobian is taken.
+    #[inline]
+    fn rk4_step(&self, y: &StateVector, h: f64) -> (StateVector, StateVector) {
+        let k1 = self.derivative(y);
+        let y2 = y + k1 * (0.5 * h);
+        let k2 = self.derivative(&y2);
+        let k3 = self.derivative(&(y + k2 * (0.5 * h)));
+        let k4 = self.derivative(&(y + k3 * h));
+        (y + (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0), y2)
     }
 
     /// Propagates a mean and its transition matrix Φ over `dt`: RK4 for the mean, and per
@@ -193,12 +206,9 @@ impl MotionModel {
                 phi[(ACC + i, ACC + i)] = 0.0;
             }
         }
-        let n = ((dt.abs() / MAX_SUBSTEP_S).ceil() as usize).max(1);
-        let h = dt / n as f64;
+        let (n, h) = substeps(dt);
         for _ in 0..n {
-            let k1 = self.derivative(&y);
-            let y2 = y + k1 * (0.5 * h);
-            let k2 = self.derivative(&y2);
+            let (next, y2) = self.rk4_step(&y, h);
             // A's last four rows are zero (a and c have no dynamics), so every power of AΔt is
             // zero there too and the products need only the top six rows: B = (AΔt)[0..6, :],
             // (AΔt)² = B[:, 0..6]·B, (AΔt)³ = (AΔt)²[:, 0..6]·B, and Φ ← Φ + S·Φ with
@@ -207,9 +217,7 @@ impl MotionModel {
             let b2: SMatrix<f64, 6, N> = b.fixed_columns::<6>(0) * b;
             let b3: SMatrix<f64, 6, N> = b2.fixed_columns::<6>(0) * b;
             let s = b + b2 * 0.5 + b3 * (1.0 / 6.0);
-            let k3 = self.derivative(&(y + k2 * (0.5 * h)));
-            let k4 = self.derivative(&(y + k3 * h));
-            y += (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0);
+            y = next;
             let sp: SMatrix<f64, 6, N> = s * phi;
             let mut top = phi.fixed_rows_mut::<6>(0);
             top += sp;
@@ -230,20 +238,15 @@ impl MotionModel {
             y[ACC + i] = 0.0;
         }
         let mut phi7 = SMatrix::<f64, 7, 7>::identity();
-        let n = ((dt.abs() / MAX_SUBSTEP_S).ceil() as usize).max(1);
-        let h = dt / n as f64;
+        let (n, h) = substeps(dt);
         for _ in 0..n {
-            let k1 = self.derivative(&y);
-            let y2 = y + k1 * (0.5 * h);
-            let k2 = self.derivative(&y2);
+            let (next, y2) = self.rk4_step(&y, h);
             let a = self.jacobian(&y2);
             let b = SMatrix::<f64, 6, 7>::from_fn(|i, j| a[(i, UNPOWERED[j])] * h);
             let b2: SMatrix<f64, 6, 7> = b.fixed_columns::<6>(0) * b;
             let b3: SMatrix<f64, 6, 7> = b2.fixed_columns::<6>(0) * b;
             let s = b + b2 * 0.5 + b3 * (1.0 / 6.0);
-            let k3 = self.derivative(&(y + k2 * (0.5 * h)));
-            let k4 = self.derivative(&(y + k3 * h));
-            y += (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0);
+            y = next;
             let sp: SMatrix<f64, 6, 7> = s * phi7;
             let mut top = phi7.fixed_rows_mut::<6>(0);
             top += sp;

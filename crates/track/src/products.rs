@@ -128,6 +128,11 @@ pub struct Products {
 /// from a velocity still uncertain by hundreds of m/s is noise, whatever its ellipse says.
 pub const MAX_PRODUCT_SIGMA_V_M_S: f64 = 100.0;
 
+/// True when a state's velocity is known well enough for products ([`MAX_PRODUCT_SIGMA_V_M_S`]).
+pub fn converged(e: &GaussianState) -> bool {
+    (e.p[(3, 3)] + e.p[(4, 4)] + e.p[(5, 5)]).max(0.0).sqrt() <= MAX_PRODUCT_SIGMA_V_M_S
+}
+
 /// When a track's products are due: at most every `every_s` per track, and only from a
 /// converged velocity ([`MAX_PRODUCT_SIGMA_V_M_S`]).
 #[derive(Clone, Debug, Default)]
@@ -147,9 +152,8 @@ impl ProductSchedule {
     /// Whether products of `track_id` with estimate `e` are due now; if so, records them as
     /// computed at `e.t_s`.
     pub fn due(&mut self, track_id: u64, e: &GaussianState) -> bool {
-        let sigma_v = (e.p[(3, 3)] + e.p[(4, 4)] + e.p[(5, 5)]).max(0.0).sqrt();
         let due = self.every_s.is_finite()
-            && sigma_v <= MAX_PRODUCT_SIGMA_V_M_S
+            && converged(e)
             && self
                 .last
                 .get(&track_id)
@@ -270,12 +274,18 @@ fn fly_with(tol: Tolerances, t0: f64, y: [f64; 6], c: f64, record: bool, max_s: 
 }
 
 /// Spread of a set of ground points (ECEF) and times into a [`GroundEstimate`].
-fn ground_estimate(points: &[(f64, [f64; 3])]) -> Option<GroundEstimate> {
+/// Mean position (ECEF) and time of a set of ground points, and the geodetic point under it.
+fn mean_point(points: &[(f64, [f64; 3])]) -> Option<([f64; 3], f64, Geodetic)> {
     let n = points.len() as f64;
     let mean_r = points.iter().fold([0.0; 3], |a, (_, p)| vec3::add(a, *p));
     let mean_r = vec3::scale(mean_r, 1.0 / n);
     let mean_t = points.iter().map(|(t, _)| t).sum::<f64>() / n;
-    let g = Geodetic::from_ecef_m(mean_r).ok()?;
+    Some((mean_r, mean_t, Geodetic::from_ecef_m(mean_r).ok()?))
+}
+
+fn ground_estimate(points: &[(f64, [f64; 3])]) -> Option<GroundEstimate> {
+    let n = points.len() as f64;
+    let (mean_r, mean_t, g) = mean_point(points)?;
     let (e, nn) = (g.east_ecef(), g.north_ecef());
     let mut cov = [0.0; 3];
     let mut vt = 0.0;
@@ -482,13 +492,7 @@ impl ImpactLinearisation {
         if pts.len() != 2 * N7 {
             return None;
         }
-        let n = pts.len() as f64;
-        let centre = vec3::scale(
-            pts.iter().fold([0.0; 3], |a, (_, p)| vec3::add(a, *p)),
-            1.0 / n,
-        );
-        let t_impact_s = pts.iter().map(|(t, _)| t).sum::<f64>() / n;
-        let g = Geodetic::from_ecef_m(centre).ok()?;
+        let (centre, t_impact_s, g) = mean_point(pts)?;
         let (east, north) = (g.east_ecef(), g.north_ecef());
         let y = |k: usize| {
             let (t, p) = pts[k];

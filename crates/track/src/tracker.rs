@@ -212,11 +212,11 @@ impl Track {
     }
     /// The track's products (impact, launch point, classification, ...).
     pub fn products(&self) -> crate::products::Products {
-        crate::products::products(
-            &self.estimate(),
-            self.imm.mu[0],
-            self.early.as_ref().map(|(s, pb)| (s, *pb)),
-        )
+        crate::products::products(&self.estimate(), self.imm.mu[0], self.early_state())
+    }
+    /// The early state and its boost probability, for the launch-point product.
+    pub fn early_state(&self) -> Option<(&GaussianState, f64)> {
+        self.early.as_ref().map(|(s, pb)| (s, *pb))
     }
     /// The track's products through `live`: linearised from the track's last full products
     /// while they hold, else computed in full and kept as the new reference.
@@ -228,7 +228,7 @@ impl Track {
             self.id,
             &self.estimate(),
             self.imm.mu[0],
-            self.early.as_ref().map(|(s, pb)| (s, *pb)),
+            self.early_state(),
         )
     }
     /// The combined estimates after each earlier update still held in the track's history

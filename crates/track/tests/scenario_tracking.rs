@@ -181,7 +181,7 @@ fn tracking_is_deterministic() {
 /// per cent, its impact time within a fraction of its sigma; and most updates are linearised.
 #[test]
 fn linearised_products_agree_with_full_products_on_the_irbm_tracks() {
-    use tripoint_track::products::{Basis, LiveProducts, MAX_PRODUCT_SIGMA_V_M_S};
+    use tripoint_track::products::{converged, Basis, LiveProducts};
     let s = load("irbm-overflight");
     let r = run(&s, &mut |_| {}).expect("runs");
     let mut live = LiveProducts::default();
@@ -194,8 +194,7 @@ fn linearised_products_agree_with_full_products_on_the_irbm_tracks() {
     track(&s, &r, |tracker, _| {
         for tr in tracker.tracks().iter().filter(|t| t.is_confirmed()) {
             let e = tr.estimate();
-            let sigma_v = (e.p[(3, 3)] + e.p[(4, 4)] + e.p[(5, 5)]).sqrt();
-            if sigma_v > MAX_PRODUCT_SIGMA_V_M_S || tr.last_update_t_s != e.t_s {
+            if !converged(&e) || tr.last_update_t_s != e.t_s {
                 continue;
             }
             k += 1;
