@@ -226,7 +226,9 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
             ("queued at real-time arrival", &mut l.queued),
         ] {
             if v.is_empty() {
-                println!("latency ({tag}) {what}: never ≥ 100 live tracks in this run");
+                if kind == "service" {
+                    println!("latency ({tag}) {what}: never ≥ 100 live tracks in this run");
+                }
                 continue;
             }
             let mut parts = Vec::new();

@@ -24,6 +24,10 @@ use crate::associate::{
     MAX_EXACT_TRACKS,
 };
 
+use crate::imm::{ImmConfig, ImmState};
+use crate::measurement::{Observation, ObservationKind};
+use crate::state::{Covariance, GaussianState, StateVector, ACC, DRAG, N};
+
 /// A JPDA track's most probable detection (it stands for the track in the bookkeeping).
 fn best_detection(tw: &TrackWeights) -> Option<usize> {
     tw.detections
@@ -31,9 +35,6 @@ fn best_detection(tw: &TrackWeights) -> Option<usize> {
         .max_by(|x, y| x.1.total_cmp(&y.1))
         .map(|&(d, _)| d)
 }
-use crate::imm::{ImmConfig, ImmState};
-use crate::measurement::{Observation, ObservationKind};
-use crate::state::{Covariance, GaussianState, StateVector, ACC, DRAG, N};
 
 /// Tracker settings.
 #[derive(Clone, Debug, PartialEq)]
