@@ -11,7 +11,7 @@
 //!   batches arrive at their scenario times (the node as one server at real-time pace).
 //!
 //! Sections: `cargo bench -p tripoint-track --bench tracker -- throughput` (or `products`,
-//! `latency`). Under `cargo test` (no `--bench` argument) it runs a short smoke version.
+//! `latency`, `hybrid`, `"hybrid live"`, `gnn`, `jpda`). Under `cargo test` (no `--bench` argument) it runs a short smoke version.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -79,16 +79,23 @@ fn main() {
 
     // Breakup with products, latency while ≥ 100 tracks are live; every association, and for
     // the default (hybrid) also the old way (full products in line, every 2 s per track).
-    if run_section("products") || run_section("latency") {
+    // Each run is named "products latency <association> <path>": `-- hybrid` runs the default's
+    // two, `-- "hybrid live"` just one.
+    let runs = [
+        (Association::Hybrid, ProductsPath::Live),
+        (Association::Hybrid, ProductsPath::FullEvery2s),
+        (Association::Gnn, ProductsPath::Live),
+        (Association::Jpda, ProductsPath::Live),
+    ];
+    let name =
+        |a: Association, p: ProductsPath| format!("products latency {a:?} {p:?}").to_lowercase();
+    if runs.iter().any(|&(a, p)| run_section(&name(a, p))) {
         let s = load("breakup");
         let obs = observations(&s, limit);
-        for (association, products) in [
-            (Association::Hybrid, ProductsPath::Live),
-            (Association::Hybrid, ProductsPath::FullEvery2s),
-            (Association::Gnn, ProductsPath::Live),
-            (Association::Jpda, ProductsPath::Live),
-        ] {
-            breakup_with_products(&obs, association, products);
+        for (association, products) in runs {
+            if run_section(&name(association, products)) {
+                breakup_with_products(&obs, association, products);
+            }
         }
     }
 }
@@ -121,6 +128,9 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
     let mut updated = Latencies::default();
     let mut produced = Latencies::default();
     let mut max_live = 0;
+    // The tracker's phase times over batches with 100–199 live tracks, then predictions,
+    // updates, batches and detections.
+    let mut phases = [0u64; 10];
     let mut n_products = 0usize;
     let mut product_secs = 0.0;
     // The node as one server fed at real-time pace: batch k arrives at its scenario time a_k and
@@ -131,10 +141,34 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
     for b in obs {
         let arrival = b[0].t_s - t_first;
         let wait = (busy_until - arrival).max(0.0);
+        let before = tracker.times.clone();
         let start = Instant::now();
         let events = tracker.process_batch(b);
         let t_updated = start.elapsed().as_secs_f64();
         let n_live = tracker.tracks().len();
+        if (100..200).contains(&n_live) {
+            let (a, z) = (&before, &tracker.times);
+            for (k, (x, y)) in [
+                (a.pregate_ns, z.pregate_ns),
+                (a.predict_ns, z.predict_ns),
+                (a.gate_ns, z.gate_ns),
+                (a.associate_ns, z.associate_ns),
+                (a.update_ns, z.update_ns),
+                (a.manage_ns, z.manage_ns),
+                (a.predictions, z.predictions),
+                (a.updates, z.updates),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                phases[k] += y - x;
+            }
+            phases[8] += 1;
+            if std::env::var("DEBUG_SLOW").is_ok() && t_updated > 4e-3 {
+                eprintln!("slow batch t {:.1} size {} live {} ms {:.2} pred {} upd {} | pregate {} predict {} gate {} assoc {} update {} manage {} µs", b[0].t_s, b.len(), n_live, t_updated*1e3, z.predictions - a.predictions, z.updates - a.updates, (z.pregate_ns-a.pregate_ns)/1000, (z.predict_ns-a.predict_ns)/1000, (z.gate_ns-a.gate_ns)/1000, (z.associate_ns-a.associate_ns)/1000, (z.update_ns-a.update_ns)/1000, (z.manage_ns-a.manage_ns)/1000);
+            }
+            phases[9] += b.len() as u64;
+        }
         max_live = max_live.max(n_live);
         // Per detection whose track got products: batch start → its products out.
         let mut done: Vec<f64> = Vec::new();
@@ -217,6 +251,22 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
         live.linearised,
         live.stale,
     );
+    if phases[8] > 0 {
+        let per = |ns: u64| ns as f64 / phases[8] as f64 / 1e3;
+        println!(
+            "phases ({tag}), mean per batch at 100–199 live tracks ({} batches, {:.1} detections, {:.1} predictions, {:.1} updates): pre-gate {:.0} µs, predict {:.0} µs, gate {:.0} µs, associate {:.0} µs, update {:.0} µs, manage {:.0} µs",
+            phases[8],
+            phases[9] as f64 / phases[8] as f64,
+            phases[6] as f64 / phases[8] as f64,
+            phases[7] as f64 / phases[8] as f64,
+            per(phases[0]),
+            per(phases[1]),
+            per(phases[2]),
+            per(phases[3]),
+            per(phases[4]),
+            per(phases[5]),
+        );
+    }
     for (what, l) in [
         ("detection → track updated", &mut updated),
         ("detection → products", &mut produced),

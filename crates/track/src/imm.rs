@@ -5,11 +5,22 @@
 //! P⁰_j = Σ_i μ_{i|j} [P_i + (x_i − x⁰_j)(x_i − x⁰_j)ᵀ]; each model predicts and updates from its
 //! mixed state; μ_j ∝ Λ_j c̄_j with Λ_j the model's measurement likelihood; the output is the
 //! moment-matched mixture. The Markov matrix depends on Δt through each mode's mean sojourn time.
+//!
+//! Variable structure (Li & Bar-Shalom, "Multiple-model estimation with variable structure",
+//! IEEE TAC 41(4), 1996): once the boost mode's probability has stayed below
+//! [`ImmConfig::retire_boost_mu`] for [`ImmConfig::retire_boost_s`] seconds the object has burnt
+//! out, and the boost model leaves the active set: the IMM runs on free flight and re-entry
+//! only (μ_boost = 0, the Markov matrix restricted and renormalised to the active models). After
+//! burnout that mode's probability only floats at the level the free-flight → boost switching
+//! feeds it (~10⁻⁴): it changes no estimate, and it is the most expensive model (thrust states,
+//! a dense 10-state transition). Should the object thrust again (an upper stage after a coast),
+//! [`RESTORE_UPDATES`] updates in a row with a normalised innovation above the χ² 99 % point
+//! bring the boost model back from the current estimate with a fresh thrust uncertainty.
 
 use crate::filter::{self, FilterKind};
 use crate::measurement::Observation;
 use crate::motion::MotionModel;
-use crate::state::{symmetrize, Covariance, GaussianState, StateVector};
+use crate::state::{symmetrize, Covariance, GaussianState, StateVector, ACC, N};
 
 /// Number of models.
 pub const M: usize = 3;
@@ -23,7 +34,20 @@ pub struct ImmConfig {
     pub sojourn_s: [f64; M],
     /// Where a mode goes when it ends (rows sum to 1, zero diagonal).
     pub exits: [[f64; M]; M],
+    /// The boost model leaves the active set once its probability has been below this for
+    /// `retire_boost_s` seconds (`f64::INFINITY`: never, the fixed-structure IMM).
+    pub retire_boost_mu: f64,
+    pub retire_boost_s: f64,
+    /// One-sigma thrust acceleration of a restored boost model (m/s²).
+    pub restore_accel_sigma_m_s2: f64,
 }
+
+/// Updates in a row with a normalised innovation above the χ² 99 % point that bring a retired
+/// boost model back.
+pub const RESTORE_UPDATES: u32 = 2;
+
+/// χ² 99 % points by measurement dimension.
+const CHI2_99: [f64; 5] = [0.0, 6.63, 9.21, 11.34, 13.28];
 
 impl Default for ImmConfig {
     fn default() -> Self {
@@ -38,21 +62,41 @@ impl Default for ImmConfig {
             // Boost ends in free flight (or, for short-range missiles, re-entry); free flight
             // goes to re-entry or (staging during a coast is rare) boost; re-entry is final.
             exits: [[0.0, 0.8, 0.2], [0.05, 0.0, 0.95], [0.0, 1.0, 0.0]],
+            retire_boost_mu: 1e-3,
+            retire_boost_s: 20.0,
+            restore_accel_sigma_m_s2: 30.0,
         }
     }
 }
 
 impl ImmConfig {
-    fn transition(&self, dt: f64) -> [[f64; M]; M] {
+    /// The Markov matrix over Δt among the `active` models (exits renormalised over them).
+    fn transition(&self, dt: f64, active: [bool; M]) -> [[f64; M]; M] {
         let mut p = [[0.0; M]; M];
-        for i in 0..M {
+        for i in (0..M).filter(|&i| active[i]) {
             let stay = (-dt.abs() / self.sojourn_s[i]).exp();
-            for j in 0..M {
+            // Renormalised only when a model is out (bit for bit the classic IMM otherwise).
+            let out: f64 = if active.iter().all(|&a| a) {
+                1.0
+            } else {
+                (0..M)
+                    .filter(|&j| active[j])
+                    .map(|j| self.exits[i][j])
+                    .sum()
+            };
+            for j in (0..M).filter(|&j| active[j]) {
                 p[i][j] = if i == j {
                     stay
-                } else {
+                } else if out == 1.0 {
                     (1.0 - stay) * self.exits[i][j]
+                } else if out > 0.0 {
+                    (1.0 - stay) * self.exits[i][j] / out
+                } else {
+                    0.0
                 };
+            }
+            if out <= 0.0 {
+                p[i][i] = 1.0;
             }
         }
         p
@@ -64,6 +108,13 @@ impl ImmConfig {
 pub struct ImmState {
     pub states: [GaussianState; M],
     pub mu: [f64; M],
+    /// The boost model is out of the active set (burnt out): its slot holds a copy of the
+    /// free-flight state and μ_boost is 0.
+    pub boost_retired: bool,
+    /// Since when (s) the boost probability has been below the retirement level.
+    low_boost_since_s: Option<f64>,
+    /// Updates in a row with a normalised innovation above the χ² 99 % point.
+    surprises: u32,
 }
 
 impl ImmState {
@@ -72,7 +123,15 @@ impl ImmState {
         Self {
             states: [s.clone(), s.clone(), s],
             mu,
+            boost_retired: false,
+            low_boost_since_s: None,
+            surprises: 0,
         }
+    }
+
+    /// Which models are in the active set.
+    pub fn active(&self) -> [bool; M] {
+        [!self.boost_retired, true, true]
     }
 
     pub fn t_s(&self) -> f64 {
@@ -125,19 +184,21 @@ impl ImmState {
 
     /// Mixes and predicts to `t_s`. The result's `mu` holds the predicted mode probabilities c̄.
     pub fn predict(&self, cfg: &ImmConfig, t_s: f64) -> ImmState {
-        let p = cfg.transition(t_s - self.t_s());
+        let active = self.active();
+        let p = cfg.transition(t_s - self.t_s(), active);
         let mut cbar = [0.0; M];
-        for j in 0..M {
+        for j in (0..M).filter(|&j| active[j]) {
             cbar[j] = (0..M)
                 .map(|i| p[i][j] * self.mu[i])
                 .sum::<f64>()
                 .max(1e-300);
         }
-        let states = std::array::from_fn(|j| {
+        let mut states = self.states.clone();
+        for j in (0..M).filter(|&j| active[j]) {
             let w: [f64; M] = std::array::from_fn(|i| p[i][j] * self.mu[i] / cbar[j]);
             let x0 = (0..M).fold(StateVector::zeros(), |a, i| a + self.states[i].x * w[i]);
             let mut p0 = Covariance::zeros();
-            for i in 0..M {
+            for i in (0..M).filter(|&i| w[i] > 0.0) {
                 let d = self.states[i].x - x0;
                 p0 += (self.states[i].p + d * d.transpose()) * w[i];
             }
@@ -147,12 +208,18 @@ impl ImmState {
                 p: p0,
                 t_s: self.t_s(),
             };
-            filter::predict(cfg.filter, &cfg.models[j], &mixed, t_s)
-        });
+            states[j] = filter::predict(cfg.filter, &cfg.models[j], &mixed, t_s);
+        }
+        if self.boost_retired {
+            states[0] = states[1].clone();
+        }
         let total: f64 = cbar.iter().sum();
         ImmState {
             states,
             mu: cbar.map(|c| c / total),
+            boost_retired: self.boost_retired,
+            low_boost_since_s: self.low_boost_since_s,
+            surprises: self.surprises,
         }
     }
 
@@ -160,22 +227,58 @@ impl ImmState {
     /// the posterior, or `None` if every model failed numerically. (The innovation of the
     /// combined prediction, for gating, is [`filter::predicted_measurement`]'s job.)
     pub fn update(&self, cfg: &ImmConfig, obs: &Observation) -> Option<ImmState> {
-        self.update_each(|s| {
-            filter::update(cfg.filter, s, obs).map(|(post, inn)| (post, inn.log_likelihood()))
-        })
+        let mut d2 = [f64::NAN; M];
+        let mut post = self.update_each(cfg, |j, s| {
+            filter::update(cfg.filter, s, obs).map(|(post, inn)| {
+                d2[j] = inn.d2;
+                (post, inn.log_likelihood())
+            })
+        })?;
+        // A retired boost model comes back when the data keep surprising the unpowered ones.
+        if post.boost_retired {
+            let best = post.mode();
+            let surprised = d2[best] > CHI2_99[obs.dim().min(4)];
+            post.surprises = if surprised { post.surprises + 1 } else { 0 };
+            if post.surprises >= RESTORE_UPDATES {
+                post.restore_boost(cfg);
+            }
+        }
+        Some(post)
+    }
+
+    /// Brings the boost model back from the combined estimate with a fresh thrust uncertainty.
+    fn restore_boost(&mut self, cfg: &ImmConfig) {
+        let mut b = self.combined();
+        for i in ACC..ACC + 3 {
+            for k in 0..N {
+                b.p[(i, k)] = 0.0;
+                b.p[(k, i)] = 0.0;
+            }
+            b.p[(i, i)] = cfg.restore_accel_sigma_m_s2.powi(2);
+        }
+        self.states[0] = b;
+        self.mu = [0.1, 0.9 * self.mu[1], 0.9 * self.mu[2]];
+        self.boost_retired = false;
+        self.low_boost_since_s = None;
+        self.surprises = 0;
     }
 
     /// Updates each model with `f` (posterior and log-likelihood of the data under the model)
     /// and sets μ_j ∝ Λ_j c̄_j, keeping every mode alive so the IMM can switch back. `None` if
     /// every model failed.
+    ///
+    /// Then the variable structure: the boost model retires once its probability has stayed
+    /// below `cfg.retire_boost_mu` for `cfg.retire_boost_s` (see the module notes).
     fn update_each(
         &self,
-        f: impl Fn(&GaussianState) -> Option<(GaussianState, f64)>,
+        cfg: &ImmConfig,
+        mut f: impl FnMut(usize, &GaussianState) -> Option<(GaussianState, f64)>,
     ) -> Option<ImmState> {
+        let active = self.active();
         let mut states = self.states.clone();
         let mut log_w = [f64::NEG_INFINITY; M];
-        for j in 0..M {
-            if let Some((post, ll)) = f(&self.states[j]) {
+        for j in (0..M).filter(|&j| active[j]) {
+            if let Some((post, ll)) = f(j, &self.states[j]) {
                 states[j] = post;
                 log_w[j] = ll + self.mu[j].max(1e-300).ln();
             }
@@ -186,10 +289,47 @@ impl ImmState {
         }
         let w: [f64; M] = log_w.map(|l| (l - max).exp());
         let total: f64 = w.iter().sum();
-        let mut mu = w.map(|v| (v / total).max(1e-6));
+        let mut mu: [f64; M] = std::array::from_fn(|j| {
+            if active[j] {
+                (w[j] / total).max(1e-6)
+            } else {
+                0.0
+            }
+        });
         let s: f64 = mu.iter().sum();
         mu = mu.map(|v| v / s);
-        Some(ImmState { states, mu })
+        let mut out = ImmState {
+            states,
+            mu,
+            boost_retired: self.boost_retired,
+            low_boost_since_s: self.low_boost_since_s,
+            surprises: self.surprises,
+        };
+        if !out.boost_retired {
+            let t = out.t_s();
+            if out.mu[0] < cfg.retire_boost_mu {
+                let since = *out.low_boost_since_s.get_or_insert(t);
+                if t - since >= cfg.retire_boost_s {
+                    out.retire_boost();
+                }
+            } else {
+                out.low_boost_since_s = None;
+            }
+        }
+        if out.boost_retired {
+            out.states[0] = out.states[1].clone();
+        }
+        Some(out)
+    }
+
+    /// Takes the boost model out of the active set.
+    fn retire_boost(&mut self) {
+        let rest = self.mu[1] + self.mu[2];
+        if rest > 0.0 {
+            self.mu = [0.0, self.mu[1] / rest, self.mu[2] / rest];
+        }
+        self.boost_retired = true;
+        self.surprises = 0;
     }
 
     /// Updates a predicted IMM state with several weighted detections of one sensor and time
@@ -209,6 +349,6 @@ impl ImmState {
             ln_miss: params.ln_miss(),
             ln_ratio_scale: params.ln_detection_scale(dim),
         };
-        self.update_each(|s| filter::pda_update(cfg.filter, s, obs, &terms))
+        self.update_each(cfg, |_, s| filter::pda_update(cfg.filter, s, obs, &terms))
     }
 }

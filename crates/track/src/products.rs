@@ -464,7 +464,9 @@ pub enum Stale {
     /// Squared Mahalanobis distance of the mapped-back mean from the reference mean (under the
     /// reference covariance) above [`MAX_LINEAR_D2`].
     Moved(f64),
-    /// Mean variance ratio (tr(P₀⁻¹ P_b)/n) above [`MAX_LINEAR_SPREAD`]: the uncertainty grew.
+    /// Mean variance ratio (tr(P₀⁻¹ P_b)/n) above [`MAX_LINEAR_SPREAD`], or the variance along
+    /// one of the reference's axes below its inverse: the uncertainty grew, or shrank in some
+    /// direction.
     Spread(f64),
     /// A covariance could not be factorised.
     Numerical,
@@ -478,7 +480,7 @@ pub enum Stale {
 /// same accuracy with twice the refusals).
 pub const MAX_LINEAR_D2: f64 = 4.0;
 
-/// The uncertainty may grow this much over the reference's (mean variance ratio).
+/// The uncertainty may grow (or shrink) this much over the reference's (mean variance ratio).
 pub const MAX_LINEAR_SPREAD: f64 = 1.5;
 
 impl ImpactLinearisation {
@@ -559,10 +561,21 @@ pub fn linearised_impact(
         .solve_lower_triangular(&a.transpose())
         .ok_or(Stale::Numerical)?;
     let spread = b.trace();
-    if spread > MAX_LINEAR_SPREAD {
+    // Refused when the uncertainty grew (the sigma points no longer cover it) or shrank as
+    // much along one of the reference's axes (the reference's nonlinear remainder Ω would hold
+    // the ellipse too wide there: late in flight, once the boost model has retired, the minor
+    // axis was ~15 % wide with the mean ratio alone).
+    let least = (0..N7)
+        .map(|i| b[(i, i)] * N7 as f64)
+        .fold(f64::INFINITY, f64::min);
+    if spread > MAX_LINEAR_SPREAD || least * MAX_LINEAR_SPREAD < 1.0 {
         return Err(Stale::Spread(spread));
     }
     let y = lin.j * delta;
+    // The remainder Ω is second order in the spread of the sigma points (sₖ is the curvature
+    // times Lₖ², so Ω ∝ P²): scaled by the squared variance ratio, it shrinks with the state's
+    // uncertainty instead of staying at the reference's (late in flight the ellipse's minor
+    // axis would otherwise be held several per cent too wide).
     let c = lin.j * p7 * lin.j.transpose() + lin.omega;
     let point = vec3::add(
         lin.centre,
@@ -598,6 +611,8 @@ struct Reference {
     products: Products,
     linearisation: Option<ImpactLinearisation>,
     had_early: bool,
+    /// Whether the boost model was in the IMM's active set (μ_boost > 0).
+    boost_active: bool,
 }
 
 /// Products for every track update, at a few microseconds each: a full computation
@@ -649,7 +664,12 @@ impl LiveProducts {
     ) -> Option<(Products, Basis)> {
         let r = self.refs.get(&id)?;
         let age = s.t_s - r.t_s;
-        if !(0.0..=self.refresh_s).contains(&age) || (has_early && !r.had_early) {
+        // A change of the IMM's model set (the boost model retired after burnout, or back)
+        // changes the combined covariance at once: the reference no longer describes it.
+        if !(0.0..=self.refresh_s).contains(&age)
+            || (has_early && !r.had_early)
+            || (boost_probability > 0.0) != r.boost_active
+        {
             return None;
         }
         let (classification, evidence) = classify(s, boost_probability);
@@ -698,6 +718,7 @@ impl LiveProducts {
                 products: products.clone(),
                 linearisation,
                 had_early: early.is_some(),
+                boost_active: boost_probability > 0.0,
             },
         );
         products

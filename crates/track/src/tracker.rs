@@ -170,6 +170,79 @@ impl PreGate {
     }
 }
 
+/// The batch's pre-gates, indexed for the question "which detections could a track at `p` with
+/// one-sigma radius `sigma` have made?": point gates sorted by their x coordinate (a track's
+/// candidates lie in an x window; debris clouds stretch along track over hundreds of
+/// kilometres, so the window holds few of them), rays (infrared) tested one by one. Answers
+/// come in detection order, exactly the detections [`PreGate::admits`] admits.
+struct PreGateIndex {
+    gates: Vec<PreGate>,
+    /// (x, detection) of the point gates, by x.
+    by_x: Vec<(f64, usize)>,
+    /// The largest point-gate sigma: bounds every point gate's admission radius.
+    max_sigma: f64,
+    rays: Vec<usize>,
+}
+
+impl PreGateIndex {
+    fn new(batch: &[Observation]) -> Self {
+        let gates: Vec<PreGate> = batch.iter().map(PreGate::new).collect();
+        let mut by_x = Vec::new();
+        let mut rays = Vec::new();
+        let mut max_sigma: f64 = 0.0;
+        for (di, g) in gates.iter().enumerate() {
+            match g {
+                PreGate::Point { q, sigma } if q[0].is_finite() && sigma.is_finite() => {
+                    by_x.push((q[0], di));
+                    max_sigma = max_sigma.max(*sigma);
+                }
+                // Anything non-finite is tested directly (and fails there, as before).
+                _ => rays.push(di),
+            }
+        }
+        by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
+        Self {
+            gates,
+            by_x,
+            max_sigma,
+            rays,
+        }
+    }
+
+    /// Fills `out` with the detections whose gate admits a track at `p` with radius `sigma`,
+    /// in detection order.
+    fn candidates(&self, p: [f64; 3], sigma: f64, out: &mut Vec<usize>) {
+        out.clear();
+        // PreGate::Point admits only within 6 (σ + s) + 2 km, so |Δx| below that.
+        let lim = 6.0 * (sigma + self.max_sigma) + 2_000.0;
+        if lim.is_finite() && p[0].is_finite() {
+            let lo = self.by_x.partition_point(|&(x, _)| x < p[0] - lim);
+            for &(x, di) in &self.by_x[lo..] {
+                if x > p[0] + lim {
+                    break;
+                }
+                if self.gates[di].admits(p, sigma) {
+                    out.push(di);
+                }
+            }
+        } else {
+            out.extend(
+                self.by_x
+                    .iter()
+                    .map(|&(_, di)| di)
+                    .filter(|&di| self.gates[di].admits(p, sigma)),
+            );
+        }
+        out.extend(
+            self.rays
+                .iter()
+                .copied()
+                .filter(|&di| self.gates[di].admits(p, sigma)),
+        );
+        out.sort_unstable();
+    }
+}
+
 /// Whether a track has been confirmed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TrackStatus {
@@ -282,6 +355,22 @@ impl Rejections {
     }
 }
 
+/// Where the tracker's time went, summed over batches (nanoseconds): the rough pre-gate, the
+/// IMM predictions, gating, association, the updates (with re-filtering), and track management
+/// (cues, merging, deletion, initiation). For profiling; a few clock reads per batch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PhaseTimes {
+    pub pregate_ns: u64,
+    pub predict_ns: u64,
+    pub gate_ns: u64,
+    pub associate_ns: u64,
+    pub update_ns: u64,
+    pub manage_ns: u64,
+    /// IMM predictions made, and updates.
+    pub predictions: u64,
+    pub updates: u64,
+}
+
 /// What happened to a track in a batch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrackEvent {
@@ -301,6 +390,7 @@ pub struct MultiTargetTracker {
     cues: VecDeque<(f64, [f64; 3], [f64; 3])>,
     pub rejected: Rejections,
     pub deleted: Vec<Track>,
+    pub times: PhaseTimes,
 }
 
 impl MultiTargetTracker {
@@ -313,6 +403,7 @@ impl MultiTargetTracker {
             cues: VecDeque::new(),
             rejected: Rejections::default(),
             deleted: Vec::new(),
+            times: PhaseTimes::default(),
         }
     }
 
@@ -355,13 +446,21 @@ impl MultiTargetTracker {
             return Vec::new();
         }
         self.latest_t_s = self.latest_t_s.max(t);
+        let clock = std::time::Instant::now();
+        let mut lap = clock;
+        let mut split = |acc: &mut u64| {
+            let now = std::time::Instant::now();
+            *acc += (now - lap).as_nanos() as u64;
+            lap = now;
+        };
+        let (mut pregate_ns, mut predict_ns, mut gate_ns) = (0u64, 0u64, 0u64);
         // Tracks that timed out by now go before anything is predicted (after a gap in the
         // data, predicting them across it would be wasted work).
         self.delete_stale();
 
         // Pre-gate: each observation as a point (radar) or a ray (infrared) in ECEF, computed
         // once per batch; each track's rough position once per batch.
-        let gates: Vec<PreGate> = batch.iter().map(PreGate::new).collect();
+        let gates = PreGateIndex::new(batch);
         let mut hyps: Vec<Hypothesis> = Vec::new();
         // Predictions of the tracks near the batch, packed (`slot[track]` indexes them): a
         // prediction is kilobytes, and most tracks have none.
@@ -370,15 +469,16 @@ impl MultiTargetTracker {
         let mut candidates: Vec<usize> = Vec::new();
         for (ti, track) in self.tracks.iter().enumerate() {
             let (p, sigma) = Self::rough_prediction(track, t);
-            candidates.clear();
-            candidates.extend((0..batch.len()).filter(|&di| gates[di].admits(p, sigma)));
+            gates.candidates(p, sigma, &mut candidates);
             if candidates.is_empty() {
                 continue;
             }
             let Some((base, after)) = track.base_before(t) else {
                 continue;
             };
+            split(&mut pregate_ns);
             let pred = base.predict(&self.cfg.imm, t);
+            split(&mut predict_ns);
             let combined = pred.combined();
             // One predicted measurement per track and batch (one sensor, one time); detections
             // with and without range rate differ in dimension, so key on it.
@@ -402,7 +502,13 @@ impl MultiTargetTracker {
             }
             slot[ti] = predictions.len() as u32;
             predictions.push(Some((pred, after)));
+            split(&mut gate_ns);
         }
+        split(&mut pregate_ns);
+        self.times.pregate_ns += pregate_ns;
+        self.times.predict_ns += predict_ns;
+        self.times.gate_ns += gate_ns;
+        self.times.predictions += predictions.len() as u64;
 
         // Confirmed tracks choose first; tentative tracks share what is left. This keeps the
         // assignment problems small in dense debris, where fresh tentative tracks (with their
@@ -463,6 +569,7 @@ impl MultiTargetTracker {
                 explained[h.detection] = true;
             }
         }
+        split(&mut self.times.associate_ns);
         let mut used = vec![false; batch.len()];
         let mut events = Vec::new();
         for (ti, det) in assignment.iter().enumerate() {
@@ -553,6 +660,8 @@ impl MultiTargetTracker {
             }
         }
 
+        self.times.updates += events.len() as u64;
+        split(&mut self.times.update_ns);
         // Infrared detections that no track explains become cues.
         for (di, obs) in batch.iter().enumerate() {
             if used[di] {
@@ -590,6 +699,7 @@ impl MultiTargetTracker {
                 self.tracks.push(track);
             }
         }
+        split(&mut self.times.manage_ns);
         events
     }
 
@@ -645,18 +755,62 @@ impl MultiTargetTracker {
                 })
             })
             .collect();
+        // The rough test below, |r_i − (r_j + v_j Δt)| ≤ 1 km + 6 Δt² + (k + 3)(σ_i + σ_j) with
+        // |Δt| ≤ 5 s, needs |x_i − x_j| ≤ A_i + B_j, A_i = 1150 m + (k + 3) σ_i and
+        // B_j = (k + 3) σ_j + 5 s |v_j,x|: confirmed tracks sorted by x answer that with a
+        // window; the few with a wide B_j (coasting, tens of kilometres of sigma) are always
+        // tried. Candidates are tried in track order, as a scan of every track would.
+        const WIDE_M: f64 = 50_000.0;
+        let mut by_x: Vec<(f64, usize)> = Vec::new();
+        let mut wide: Vec<usize> = Vec::new();
+        let mut b_max: f64 = 0.0;
+        for (j, r) in rough.iter().enumerate() {
+            let Some((rj, vj, _, sj)) = r else { continue };
+            let b = (k + 3.0) * sj + 5.0 * vj[0].abs();
+            if b.is_finite() && b <= WIDE_M && rj[0].is_finite() {
+                by_x.push((rj[0], j));
+                b_max = b_max.max(b);
+            } else {
+                wide.push(j);
+            }
+        }
+        by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let index: std::collections::HashMap<u64, usize> = self
+            .tracks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id, i))
+            .collect();
+        let mut removed = vec![false; self.tracks.len()];
+        let mut near: Vec<usize> = Vec::new();
         for ev in events.iter().filter(|e| e.confirmed) {
-            let Some(i) = self.tracks.iter().position(|t| t.id == ev.track_id) else {
+            let Some(&i) = index.get(&ev.track_id) else {
                 continue;
             };
-            if remove.contains(&i) {
+            if removed[i] {
                 continue;
             }
             let Some((ri, _, ti, si)) = rough[i] else {
                 continue;
             };
-            for (j, other) in self.tracks.iter().enumerate() {
-                if j == i || remove.contains(&j) {
+            near.clear();
+            let window = 1_150.0 + (k + 3.0) * si + b_max;
+            if window.is_finite() && ri[0].is_finite() {
+                let lo = by_x.partition_point(|&(x, _)| x < ri[0] - window);
+                near.extend(
+                    by_x[lo..]
+                        .iter()
+                        .take_while(|&&(x, _)| x <= ri[0] + window)
+                        .map(|&(_, j)| j),
+                );
+                near.extend(wide.iter().copied());
+            } else {
+                near.extend(by_x.iter().map(|&(_, j)| j).chain(wide.iter().copied()));
+            }
+            near.sort_unstable();
+            for &j in &near {
+                let other = &self.tracks[j];
+                if j == i || removed[j] {
                     continue;
                 }
                 let Some((rj, vj, tj, sj)) = rough[j] else {
@@ -720,6 +874,7 @@ impl MultiTargetTracker {
                 };
                 merges.push(merge);
                 remove.push(merge.1);
+                removed[merge.1] = true;
                 if merge.1 == i {
                     break;
                 }

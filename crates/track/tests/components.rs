@@ -554,3 +554,97 @@ fn a_batch_from_a_broken_clock_is_refused_while_tracks_are_live() {
     assert_eq!(t.tracks()[0].hits, 6);
     assert_eq!(t.rejected.too_late, 0);
 }
+
+/// The variable-structure IMM: on a coasting object the boost model leaves the active set once
+/// its probability has stayed low for `retire_boost_s`, and the estimate stays consistent with
+/// two models; when the object thrusts again (an upper stage lit after a coast) the boost model
+/// comes back within a few updates and the IMM follows the thrust instead of losing the object.
+#[test]
+fn boost_model_retires_after_burnout_and_returns_when_the_object_thrusts() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let frame = sado();
+    let cfg = ImmConfig::default();
+    let sig = [30.0, 0.001, 0.001];
+    let noisy = |t: f64, x: &StateVector, rng: &mut ChaCha8Rng| {
+        let mut o = radar_obs(t, x, frame);
+        for (i, s) in sig.iter().enumerate() {
+            o.z[i] += s * Normal::new(0.0, 1.0).expect("unit").sample(rng);
+        }
+        o
+    };
+    let mut truth = ballistic_state();
+    let mut p = Covariance::zeros();
+    for i in 0..3 {
+        p[(i, i)] = 200.0f64.powi(2);
+        p[(3 + i, 3 + i)] = 50.0f64.powi(2);
+        p[(6 + i, 6 + i)] = 30.0f64.powi(2);
+    }
+    p[(9, 9)] = 0.01;
+    let mut imm = ImmState::new(
+        GaussianState {
+            x: truth,
+            p,
+            t_s: 0.0,
+        },
+        [0.3, 0.5, 0.2],
+    );
+    let mut retired_at = None;
+    let dt = 1.0;
+    let mut t = 0.0;
+    // 60 s of free flight.
+    while t < 60.0 {
+        t += dt;
+        truth = MotionModel::FREE_FLIGHT.propagate(&truth, dt);
+        let pred = imm.predict(&cfg, t);
+        imm = pred
+            .update(&cfg, &noisy(t, &truth, &mut rng))
+            .expect("update");
+        if imm.boost_retired && retired_at.is_none() {
+            retired_at = Some(t);
+        }
+        assert!(imm.combined().is_valid(), "invalid estimate at {t} s");
+    }
+    let retired_at = retired_at.expect("the boost model retires on a coasting object");
+    assert!(
+        retired_at >= cfg.retire_boost_s,
+        "retired at {retired_at} s"
+    );
+    assert_eq!(imm.mu[0], 0.0, "a retired model has no probability");
+    // Squared Mahalanobis distance of the position error: within χ²(3) 99.9 % (16.27).
+    let d2 = |imm: &ImmState, x: &StateVector| {
+        let e = imm.combined();
+        let d = nalgebra::Vector3::new(e.x[0] - x[0], e.x[1] - x[1], e.x[2] - x[2]);
+        let pp: Matrix3<f64> = e.p.fixed_view::<3, 3>(0, 0).into();
+        d.dot(&pp.cholesky().expect("pd").solve(&d))
+    };
+    assert!(d2(&imm, &truth) < 16.27, "coasting d² {}", d2(&imm, &truth));
+    // Thrust of 20 m/s² along the velocity from now on.
+    let v = nalgebra::Vector3::new(truth[3], truth[4], truth[5]).normalize() * 20.0;
+    let mut restored_after = None;
+    for k in 1..=30 {
+        t += dt;
+        truth[6] = v[0];
+        truth[7] = v[1];
+        truth[8] = v[2];
+        truth = MotionModel::BOOST.propagate(&truth, dt);
+        let pred = imm.predict(&cfg, t);
+        imm = pred
+            .update(&cfg, &noisy(t, &truth, &mut rng))
+            .expect("update");
+        if !imm.boost_retired && restored_after.is_none() {
+            restored_after = Some(k);
+        }
+    }
+    let k = restored_after.expect("the boost model comes back under thrust");
+    assert!(k <= 6, "restored after {k} updates");
+    assert!(
+        imm.mu[0] > 0.9,
+        "boost probability {} under thrust",
+        imm.mu[0]
+    );
+    assert!(
+        d2(&imm, &truth) < 16.27,
+        "d² under thrust {}",
+        d2(&imm, &truth)
+    );
+}

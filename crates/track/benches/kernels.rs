@@ -1,0 +1,88 @@
+//! The tracker's per-track kernels (criterion): an IMM prediction over 1 s and over 5 s of a
+//! mid-course state, an IMM update with one radar detection, and the gating step (predicted
+//! measurement and one innovation). These set the cost of every detection in a dense scan.
+//!
+//! `cargo bench -p tripoint-track --bench kernels`
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
+use tripoint_core::{Nation, SensorId};
+use tripoint_physics::Geodetic;
+use tripoint_track::filter::predicted_measurement;
+use tripoint_track::imm::{ImmConfig, ImmState};
+use tripoint_track::state::{Covariance, StateVector};
+use tripoint_track::{GaussianState, LocalFrame, Observation, ObservationKind};
+
+/// A converged mid-course track 400 km up over the Sea of Japan (tens of metres, m/s).
+fn midcourse() -> ImmState {
+    let p = Geodetic::from_deg(39.5, 134.0, 400e3)
+        .expect("valid position")
+        .to_ecef_m();
+    let mut x = StateVector::zeros();
+    x[0] = p[0];
+    x[1] = p[1];
+    x[2] = p[2];
+    x[3] = 1800.0;
+    x[4] = -2600.0;
+    x[5] = 700.0;
+    x[9] = 1.0;
+    let mut cov = Covariance::zeros();
+    for i in 0..3 {
+        cov[(i, i)] = 40.0 * 40.0;
+        cov[(i + 3, i + 3)] = 3.0 * 3.0;
+        cov[(i, i + 3)] = 40.0 * 3.0 * 0.5;
+        cov[(i + 3, i)] = 40.0 * 3.0 * 0.5;
+        cov[(i + 6, i + 6)] = 0.5;
+    }
+    cov[(9, 9)] = 0.01;
+    ImmState::new(
+        GaussianState {
+            x,
+            p: cov,
+            t_s: 0.0,
+        },
+        [1e-4, 0.9, 0.0999],
+    )
+}
+
+fn radar(t_s: f64, target: &StateVector) -> Observation {
+    let site = Geodetic::from_deg(40.85, 140.3, 50.0)
+        .expect("valid site")
+        .to_ecef_m();
+    let mut o = Observation {
+        t_s,
+        sensor: SensorId::new("jpn-bench").expect("valid id"),
+        owner: Nation::JPN,
+        kind: ObservationKind::Radar { range_rate: true },
+        z: [0.0; 4],
+        sigma: [30.0, 5e-4, 5e-4, 2.0],
+        frame: LocalFrame::at(site).expect("valid frame"),
+    };
+    o.z = o.predict(target);
+    o
+}
+
+fn bench(c: &mut Criterion) {
+    let cfg = ImmConfig::default();
+    let s = midcourse();
+    c.bench_function("imm predict 1 s", |b| {
+        b.iter(|| black_box(&s).predict(&cfg, black_box(1.0)))
+    });
+    c.bench_function("imm predict 5 s", |b| {
+        b.iter(|| black_box(&s).predict(&cfg, black_box(5.0)))
+    });
+    let pred = s.predict(&cfg, 1.0);
+    let obs = radar(1.0, &pred.combined().x);
+    c.bench_function("imm update radar", |b| {
+        b.iter(|| black_box(&pred).update(&cfg, black_box(&obs)))
+    });
+    c.bench_function("gate: combined, predicted measurement, innovation", |b| {
+        b.iter(|| {
+            let comb = black_box(&pred).combined();
+            predicted_measurement(cfg.filter, &comb, &obs).map(|pm| pm.innovation(&obs))
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
