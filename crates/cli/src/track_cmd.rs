@@ -192,8 +192,17 @@ pub fn track_detections(
     for (k, b) in batches.iter().enumerate() {
         n += b.len();
         let events = tracker.process_batch(b);
+        let index: std::collections::HashMap<u64, usize> = tracker
+            .tracks()
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id, i))
+            .collect();
+        // Products of the batch's updated tracks: linearised where the track's reference holds,
+        // the full recomputations due all together over the thread pool; written in event order.
+        let mut due = Vec::new();
         for ev in events.iter().filter(|e| e.confirmed) {
-            let Some(tr) = tracker.tracks().iter().find(|t| t.id == ev.track_id) else {
+            let Some(tr) = index.get(&ev.track_id).map(|&i| &tracker.tracks()[i]) else {
                 continue;
             };
             confirmed.insert(tr.id);
@@ -215,7 +224,24 @@ pub fn track_detections(
             let e = tr.estimate();
             rows.push(row(&e));
             if schedule.due(tr.id, &e) {
-                let (p, basis) = tr.live_products(&mut live);
+                let quick = live.quick(tr.id, &e, tr.imm.mu[0], tr.early.is_some());
+                due.push((tr, e, quick));
+            }
+        }
+        let items: Vec<_> = due
+            .iter()
+            .filter(|(_, _, q)| q.is_none())
+            .map(|(tr, e, _)| (tr.id, e, tr.imm.mu[0], tr.early_state()))
+            .collect();
+        let mut full = live.refresh_many(&items).into_iter();
+        for (tr, e, quick) in due {
+            let Some((p, basis)) = quick.or_else(|| {
+                full.next()
+                    .map(|p| (p, tripoint_track::products::Basis::Full))
+            }) else {
+                continue;
+            };
+            {
                 if let Some(imp) = &p.impact {
                     impacts.push(ImpactRecord {
                         t: epoch_unix + e.t_s,

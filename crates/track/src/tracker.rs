@@ -16,6 +16,8 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
+use rayon::prelude::*;
+
 use tripoint_core::{Nation, SensorId};
 use tripoint_physics::vec3;
 
@@ -271,6 +273,10 @@ pub struct Track {
 /// χ² with 6 degrees of freedom at 99 %: the default track-to-track merge gate.
 pub const MERGE_GATE_D2: f64 = 16.81;
 
+/// Prediction, gating and updates run over the thread pool when at least this many tracks take
+/// part (below it, handing work to threads costs more than it saves).
+pub const PARALLEL_MIN_TRACKS: usize = 16;
+
 /// Longest history a tentative track keeps (updates).
 const MAX_TENTATIVE_HISTORY: usize = 32;
 
@@ -355,14 +361,14 @@ impl Rejections {
     }
 }
 
-/// Where the tracker's time went, summed over batches (nanoseconds): the rough pre-gate, the
-/// IMM predictions, gating, association, the updates (with re-filtering), and track management
-/// (cues, merging, deletion, initiation). For profiling; a few clock reads per batch.
+/// Where the tracker's time went, summed over batches (nanoseconds, wall clock): the rough
+/// pre-gate, the IMM predictions with gating, association, the updates (with re-filtering),
+/// and track management (cues, merging, deletion, initiation). For profiling; a few clock
+/// reads per batch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PhaseTimes {
     pub pregate_ns: u64,
     pub predict_ns: u64,
-    pub gate_ns: u64,
     pub associate_ns: u64,
     pub update_ns: u64,
     pub manage_ns: u64,
@@ -453,7 +459,7 @@ impl MultiTargetTracker {
             *acc += (now - lap).as_nanos() as u64;
             lap = now;
         };
-        let (mut pregate_ns, mut predict_ns, mut gate_ns) = (0u64, 0u64, 0u64);
+        let (mut pregate_ns, mut predict_ns) = (0u64, 0u64);
         // Tracks that timed out by now go before anything is predicted (after a gap in the
         // data, predicting them across it would be wasted work).
         self.delete_stale();
@@ -467,47 +473,60 @@ impl MultiTargetTracker {
         let mut predictions: Vec<Option<(ImmState, usize)>> = Vec::new();
         let mut slot: Vec<u32> = vec![u32::MAX; self.tracks.len()];
         let mut candidates: Vec<usize> = Vec::new();
+        // Pre-gate, in track order: the tracks near the batch and their candidate detections.
+        let mut near: Vec<(usize, Vec<usize>)> = Vec::new();
         for (ti, track) in self.tracks.iter().enumerate() {
             let (p, sigma) = Self::rough_prediction(track, t);
             gates.candidates(p, sigma, &mut candidates);
-            if candidates.is_empty() {
-                continue;
+            if !candidates.is_empty() && track.base_before(t).is_some() {
+                near.push((ti, std::mem::take(&mut candidates)));
             }
-            let Some((base, after)) = track.base_before(t) else {
-                continue;
-            };
-            split(&mut pregate_ns);
-            let pred = base.predict(&self.cfg.imm, t);
-            split(&mut predict_ns);
+        }
+        split(&mut pregate_ns);
+        // IMM prediction and gating are independent per track: over the thread pool when there
+        // are enough of them, collected in track order (the same hypotheses, in the same order,
+        // as one thread makes).
+        let cfg = &self.cfg;
+        let tracks = &self.tracks;
+        let predict_and_gate = |(ti, cands): &(usize, Vec<usize>)| {
+            let (base, after) = tracks[*ti].base_before(t)?;
+            let pred = base.predict(&cfg.imm, t);
             let combined = pred.combined();
             // One predicted measurement per track and batch (one sensor, one time); detections
             // with and without range rate differ in dimension, so key on it.
             let mut by_dim: [Option<crate::filter::PredictedMeasurement>; 5] = Default::default();
-            for &di in &candidates {
+            let mut gated = Vec::new();
+            for &di in cands {
                 let obs = &batch[di];
                 let slot = &mut by_dim[obs.dim()];
                 if slot.is_none() {
-                    *slot =
-                        crate::filter::predicted_measurement(self.cfg.imm.filter, &combined, obs);
+                    *slot = crate::filter::predicted_measurement(cfg.imm.filter, &combined, obs);
                 }
                 if let Some(inn) = slot.as_ref().map(|pm| pm.innovation(obs)) {
-                    if inn.d2 <= self.cfg.gate_d2[obs.dim()] {
-                        hyps.push(Hypothesis {
-                            track: ti,
+                    if inn.d2 <= cfg.gate_d2[obs.dim()] {
+                        gated.push(Hypothesis {
+                            track: *ti,
                             detection: di,
                             innovation: inn,
                         });
                     }
                 }
             }
+            Some((*ti, pred, after, gated))
+        };
+        let predicted: Vec<_> = if near.len() >= PARALLEL_MIN_TRACKS {
+            near.par_iter().map(predict_and_gate).collect()
+        } else {
+            near.iter().map(predict_and_gate).collect()
+        };
+        for (ti, pred, after, gated) in predicted.into_iter().flatten() {
             slot[ti] = predictions.len() as u32;
             predictions.push(Some((pred, after)));
-            split(&mut gate_ns);
+            hyps.extend(gated);
         }
-        split(&mut pregate_ns);
+        split(&mut predict_ns);
         self.times.pregate_ns += pregate_ns;
         self.times.predict_ns += predict_ns;
-        self.times.gate_ns += gate_ns;
         self.times.predictions += predictions.len() as u64;
 
         // Confirmed tracks choose first; tentative tracks share what is left. This keeps the
@@ -572,6 +591,9 @@ impl MultiTargetTracker {
         split(&mut self.times.associate_ns);
         let mut used = vec![false; batch.len()];
         let mut events = Vec::new();
+        // The updates (with the re-filtering of what came after a late batch) are independent
+        // per track too: jobs in track order, over the pool when there are enough.
+        let mut jobs = Vec::new();
         for (ti, det) in assignment.iter().enumerate() {
             let Some(di) = *det else { continue };
             let Some((pred, after)) = predictions
@@ -580,38 +602,58 @@ impl MultiTargetTracker {
             else {
                 continue;
             };
-            let obs = &batch[di];
-            // The posterior and the probability that the track was detected in this batch.
-            let result = match pda[ti].take() {
-                Some(tw) => {
-                    let list: Vec<(&Observation, f64)> =
-                        tw.detections.iter().map(|&(d, b)| (&batch[d], b)).collect();
-                    pred.update_pda(&self.cfg.imm, &list, tw.missed, &self.cfg.jpda)
-                        .map(|s| (s, 1.0 - tw.missed))
-                }
-                None => pred.update(&self.cfg.imm, obs).map(|s| (s, 1.0)),
+            jobs.push((ti, di, pred, after, pda[ti].take()));
+        }
+        let cfg = &self.cfg;
+        let tracks = &self.tracks;
+        let update_one =
+            |(ti, di, pred, after, pda): &(usize, usize, ImmState, usize, Option<TrackWeights>)| {
+                // The posterior and the probability that the track was detected in this batch.
+                let result = match pda {
+                    Some(tw) => {
+                        let list: Vec<(&Observation, f64)> =
+                            tw.detections.iter().map(|&(d, b)| (&batch[d], b)).collect();
+                        pred.update_pda(&cfg.imm, &list, tw.missed, &cfg.jpda)
+                            .map(|s| (s, 1.0 - tw.missed))
+                    }
+                    None => pred.update(&cfg.imm, &batch[*di]).map(|s| (s, 1.0)),
+                };
+                result.map(|(post, p_detected)| {
+                    // Re-filter what came after a late observation.
+                    let mut state = post.clone();
+                    let later: Vec<(Observation, ImmState)> = tracks[*ti]
+                        .history
+                        .iter()
+                        .skip(*after)
+                        .map(|(o, _)| {
+                            let p = state.predict(&cfg.imm, o.t_s);
+                            state = p.update(&cfg.imm, o).unwrap_or(p);
+                            (o.clone(), state.clone())
+                        })
+                        .collect();
+                    (post, p_detected, later)
+                })
             };
+        let outcomes: Vec<_> = if jobs.len() >= PARALLEL_MIN_TRACKS {
+            jobs.par_iter().map(update_one).collect()
+        } else {
+            jobs.iter().map(update_one).collect()
+        };
+        for ((ti, di, _, after, _), result) in jobs.iter().zip(outcomes) {
+            let (ti, di, after) = (*ti, *di, *after);
+            let obs = &batch[di];
             match result {
-                Some((post, p_detected)) => {
+                Some((post, p_detected, later)) => {
                     let detected = p_detected >= 0.5;
                     used[di] |= detected;
                     let cfg = &self.cfg;
                     let track = &mut self.tracks[ti];
-                    // Re-filter what came after a late observation.
-                    let later: Vec<Observation> = track
-                        .history
-                        .iter()
-                        .skip(after)
-                        .map(|(o, _)| o.clone())
-                        .collect();
                     track.history.truncate(after);
-                    track.history.push_back((obs.clone(), post.clone()));
-                    let mut state = post;
-                    for o in later {
-                        let p = state.predict(&cfg.imm, o.t_s);
-                        state = p.update(&cfg.imm, &o).unwrap_or(p);
-                        track.history.push_back((o, state.clone()));
-                    }
+                    let state = later
+                        .last()
+                        .map_or_else(|| post.clone(), |(_, s)| s.clone());
+                    track.history.push_back((obs.clone(), post));
+                    track.history.extend(later);
                     track.imm = state;
                     if !detected {
                         // Updated (JPDA), but more likely missed than seen: not a hit.
