@@ -1,6 +1,6 @@
 //! The tracker's per-track kernels (criterion): an IMM prediction over 1 s and over 5 s of a
-//! mid-course state, an IMM update with one radar detection, and the gating step (predicted
-//! measurement and one innovation). These set the cost of every detection in a dense scan.
+//! mid-course state, an IMM update with one radar detection (both also with the boost model
+//! retired, as after burnout), and the gating step (predicted measurement and one innovation). These set the cost of every detection in a dense scan.
 //!
 //! `cargo bench -p tripoint-track --bench kernels`
 
@@ -75,6 +75,17 @@ fn bench(c: &mut Criterion) {
     let obs = radar(1.0, &pred.combined().x);
     c.bench_function("imm update radar", |b| {
         b.iter(|| black_box(&pred).update(&cfg, black_box(&obs)))
+    });
+    // After burnout the variable-structure IMM runs without the boost model.
+    let mut r = s.clone();
+    r.boost_retired = true;
+    r.mu = [0.0, 0.9, 0.1];
+    c.bench_function("imm predict 5 s, boost retired", |b| {
+        b.iter(|| black_box(&r).predict(&cfg, black_box(5.0)))
+    });
+    let pred_r = r.predict(&cfg, 1.0);
+    c.bench_function("imm update radar, boost retired", |b| {
+        b.iter(|| black_box(&pred_r).update(&cfg, black_box(&obs)))
     });
     c.bench_function("gate: combined, predicted measurement, innovation", |b| {
         b.iter(|| {
