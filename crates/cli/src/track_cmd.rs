@@ -241,30 +241,28 @@ pub fn track_detections(
             }) else {
                 continue;
             };
-            {
-                if let Some(imp) = &p.impact {
-                    impacts.push(ImpactRecord {
-                        t: epoch_unix + e.t_s,
-                        track_id: tr.id.to_string(),
-                        position: e.position(),
-                        lat_deg: imp.lat_deg,
-                        lon_deg: imp.lon_deg,
-                        cov_en_m2: imp.cov_en_m2,
-                    });
-                }
-                let when = |t: f64| {
-                    tripoint_sim::world::utc_string(Epoch::from_unix_seconds(epoch_unix + t))
-                };
-                let ground = |g: &Option<tripoint_track::products::GroundEstimate>| {
-                    g.as_ref().map(|g| {
-                        json!({
-                            "time": when(g.t_s), "sigma_t_s": g.sigma_t_s,
-                            "lat_deg": g.lat_deg, "lon_deg": g.lon_deg,
-                            "cov_en_m2": g.cov_en_m2, "ellipse95": g.ellipse95,
-                        })
+            if let Some(imp) = &p.impact {
+                impacts.push(ImpactRecord {
+                    t: epoch_unix + e.t_s,
+                    track_id: tr.id.to_string(),
+                    position: e.position(),
+                    lat_deg: imp.lat_deg,
+                    lon_deg: imp.lon_deg,
+                    cov_en_m2: imp.cov_en_m2,
+                });
+            }
+            let when =
+                |t: f64| tripoint_sim::world::utc_string(Epoch::from_unix_seconds(epoch_unix + t));
+            let ground = |g: &Option<tripoint_track::products::GroundEstimate>| {
+                g.as_ref().map(|g| {
+                    json!({
+                        "time": when(g.t_s), "sigma_t_s": g.sigma_t_s,
+                        "lat_deg": g.lat_deg, "lon_deg": g.lon_deg,
+                        "cov_en_m2": g.cov_en_m2, "ellipse95": g.ellipse95,
                     })
-                };
-                lines.push(json!({
+                })
+            };
+            lines.push(json!({
                     "time": when(e.t_s),
                     "track_id": tr.id,
                     "mode": mode,
@@ -278,7 +276,6 @@ pub fn track_detections(
                     "position_sigma_m": e.position_sigma_m(),
                     "contributors": tr.contributors.iter().map(|(n, s)| json!({"nation": n, "sensor": s})).collect::<Vec<_>>(),
                 }));
-            }
         }
         if k % 256 == 0 {
             let ids: std::collections::HashSet<u64> =

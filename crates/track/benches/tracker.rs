@@ -134,9 +134,9 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
     let mut produced = Latencies::default();
     let mut max_live = 0;
     let mut cloud_from: Option<f64> = None;
-    // Over batches with 100–199 live tracks: the tracker's phase times (pre-gate, predict and
-    // gate, associate, update, manage), then predictions, updates, batches and detections.
-    let mut phases = [0u64; 9];
+    // The tracker's phase times over batches with 100–199 live tracks, and their count and size.
+    let mut phases = tripoint_track::tracker::PhaseTimes::default();
+    let (mut phase_batches, mut phase_detections) = (0u64, 0u64);
     let mut n_products = 0usize;
     let mut product_secs = 0.0;
     // The node as one server fed at real-time pace: batch k arrives at its scenario time a_k and
@@ -153,23 +153,9 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
         let t_updated = start.elapsed().as_secs_f64();
         let n_live = tracker.tracks().len();
         if (100..200).contains(&n_live) {
-            let (a, z) = (&before, &tracker.times);
-            for (k, (x, y)) in [
-                (a.pregate_ns, z.pregate_ns),
-                (a.predict_ns, z.predict_ns),
-                (a.associate_ns, z.associate_ns),
-                (a.update_ns, z.update_ns),
-                (a.manage_ns, z.manage_ns),
-                (a.predictions, z.predictions),
-                (a.updates, z.updates),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                phases[k] += y - x;
-            }
-            phases[7] += 1;
-            phases[8] += b.len() as u64;
+            phases.add_between(&before, &tracker.times);
+            phase_batches += 1;
+            phase_detections += b.len() as u64;
         }
         max_live = max_live.max(n_live);
         // Per detection whose track got products: batch start → its products out.
@@ -260,20 +246,19 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
         live.linearised,
         live.stale,
     );
-    if phases[7] > 0 {
-        let n = phases[7] as f64;
+    if phase_batches > 0 {
+        let n = phase_batches as f64;
         let per = |ns: u64| ns as f64 / n / 1e3;
         println!(
-            "phases ({tag}), mean per batch at 100–199 live tracks ({} batches, {:.1} detections, {:.1} predictions, {:.1} updates): pre-gate {:.0} µs, predict and gate {:.0} µs, associate {:.0} µs, update {:.0} µs, manage {:.0} µs",
-            phases[7],
-            phases[8] as f64 / n,
-            phases[5] as f64 / n,
-            phases[6] as f64 / n,
-            per(phases[0]),
-            per(phases[1]),
-            per(phases[2]),
-            per(phases[3]),
-            per(phases[4]),
+            "phases ({tag}), mean per batch at 100–199 live tracks ({phase_batches} batches, {:.1} detections, {:.1} predictions, {:.1} updates): pre-gate {:.0} µs, predict and gate {:.0} µs, associate {:.0} µs, update {:.0} µs, manage {:.0} µs",
+            phase_detections as f64 / n,
+            phases.predictions as f64 / n,
+            phases.updates as f64 / n,
+            per(phases.pregate_ns),
+            per(phases.predict_ns),
+            per(phases.associate_ns),
+            per(phases.update_ns),
+            per(phases.manage_ns),
         );
     }
     for (what, l) in [

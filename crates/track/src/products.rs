@@ -273,7 +273,6 @@ fn fly_with(tol: Tolerances, t0: f64, y: [f64; 6], c: f64, record: bool, max_s: 
     }
 }
 
-/// Spread of a set of ground points (ECEF) and times into a [`GroundEstimate`].
 /// Mean position (ECEF) and time of a set of ground points, and the geodetic point under it.
 fn mean_point(points: &[(f64, [f64; 3])]) -> Option<([f64; 3], f64, Geodetic)> {
     let n = points.len() as f64;
@@ -283,6 +282,7 @@ fn mean_point(points: &[(f64, [f64; 3])]) -> Option<([f64; 3], f64, Geodetic)> {
     Some((mean_r, mean_t, Geodetic::from_ecef_m(mean_r).ok()?))
 }
 
+/// Spread of a set of ground points (ECEF) and times into a [`GroundEstimate`].
 fn ground_estimate(points: &[(f64, [f64; 3])]) -> Option<GroundEstimate> {
     let n = points.len() as f64;
     let (mean_r, mean_t, g) = mean_point(points)?;
@@ -583,8 +583,8 @@ pub fn linearised_impact(
         return Err(Stale::Spread(spread));
     }
     let y = lin.j * delta;
-    // Nor may it shrink as much along a sigma direction that carries a tenth of the ground
-    // ellipse: the regression is a secant across the reference's spread, and with the state
+    // Nor may it shrink as much along a sigma direction that carries more than MIN_SHARE of
+    // the ground ellipse: the regression is a secant across the reference's spread, and with the state
     // much tighter along a direction the impact depends on nonlinearly (late in flight, the
     // drag parameter) it held the ellipse's minor axis 10–19 % wide.
     for k in 0..N7 {
@@ -734,7 +734,16 @@ impl LiveProducts {
         boost_probability: f64,
         early: Option<(&GaussianState, f64)>,
     ) -> Products {
-        let (products, linearisation) = products_with_linearisation(s, boost_probability, early);
+        let computed = products_with_linearisation(s, boost_probability, early);
+        self.keep((id, s, boost_probability, early), computed)
+    }
+
+    /// Keeps a full computation as track `id`'s reference and returns its products.
+    fn keep(
+        &mut self,
+        (id, s, boost_probability, early): RefreshItem<'_>,
+        (products, linearisation): (Products, Option<ImpactLinearisation>),
+    ) -> Products {
         self.full += 1;
         self.refs.insert(
             id,
@@ -761,20 +770,7 @@ impl LiveProducts {
         items
             .iter()
             .zip(computed)
-            .map(|(&(id, s, boost, early), (products, linearisation))| {
-                self.full += 1;
-                self.refs.insert(
-                    id,
-                    Reference {
-                        t_s: s.t_s,
-                        products: products.clone(),
-                        linearisation,
-                        had_early: early.is_some(),
-                        boost_active: boost > 0.0,
-                    },
-                );
-                products
-            })
+            .map(|(&item, c)| self.keep(item, c))
             .collect()
     }
 

@@ -377,6 +377,19 @@ pub struct PhaseTimes {
     pub updates: u64,
 }
 
+impl PhaseTimes {
+    /// Adds what was spent between `earlier` and `later` (two readings of one tracker's times).
+    pub fn add_between(&mut self, earlier: &PhaseTimes, later: &PhaseTimes) {
+        self.pregate_ns += later.pregate_ns - earlier.pregate_ns;
+        self.predict_ns += later.predict_ns - earlier.predict_ns;
+        self.associate_ns += later.associate_ns - earlier.associate_ns;
+        self.update_ns += later.update_ns - earlier.update_ns;
+        self.manage_ns += later.manage_ns - earlier.manage_ns;
+        self.predictions += later.predictions - earlier.predictions;
+        self.updates += later.updates - earlier.updates;
+    }
+}
+
 /// What happened to a track in a batch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrackEvent {
@@ -452,8 +465,7 @@ impl MultiTargetTracker {
             return Vec::new();
         }
         self.latest_t_s = self.latest_t_s.max(t);
-        let clock = std::time::Instant::now();
-        let mut lap = clock;
+        let mut lap = std::time::Instant::now();
         let mut split = |acc: &mut u64| {
             let now = std::time::Instant::now();
             *acc += (now - lap).as_nanos() as u64;
@@ -473,13 +485,17 @@ impl MultiTargetTracker {
         let mut predictions: Vec<Option<(ImmState, usize)>> = Vec::new();
         let mut slot: Vec<u32> = vec![u32::MAX; self.tracks.len()];
         let mut candidates: Vec<usize> = Vec::new();
-        // Pre-gate, in track order: the tracks near the batch and their candidate detections.
-        let mut near: Vec<(usize, Vec<usize>)> = Vec::new();
+        // Pre-gate, in track order: the tracks near the batch, the posterior each predicts from
+        // (and where its history resumes), and their candidate detections.
+        let mut near: Vec<(usize, &ImmState, usize, Vec<usize>)> = Vec::new();
         for (ti, track) in self.tracks.iter().enumerate() {
             let (p, sigma) = Self::rough_prediction(track, t);
             gates.candidates(p, sigma, &mut candidates);
-            if !candidates.is_empty() && track.base_before(t).is_some() {
-                near.push((ti, std::mem::take(&mut candidates)));
+            if candidates.is_empty() {
+                continue;
+            }
+            if let Some((base, after)) = track.base_before(t) {
+                near.push((ti, base, after, std::mem::take(&mut candidates)));
             }
         }
         split(&mut pregate_ns);
@@ -487,39 +503,40 @@ impl MultiTargetTracker {
         // are enough of them, collected in track order (the same hypotheses, in the same order,
         // as one thread makes).
         let cfg = &self.cfg;
-        let tracks = &self.tracks;
-        let predict_and_gate = |(ti, cands): &(usize, Vec<usize>)| {
-            let (base, after) = tracks[*ti].base_before(t)?;
-            let pred = base.predict(&cfg.imm, t);
-            let combined = pred.combined();
-            // One predicted measurement per track and batch (one sensor, one time); detections
-            // with and without range rate differ in dimension, so key on it.
-            let mut by_dim: [Option<crate::filter::PredictedMeasurement>; 5] = Default::default();
-            let mut gated = Vec::new();
-            for &di in cands {
-                let obs = &batch[di];
-                let slot = &mut by_dim[obs.dim()];
-                if slot.is_none() {
-                    *slot = crate::filter::predicted_measurement(cfg.imm.filter, &combined, obs);
-                }
-                if let Some(inn) = slot.as_ref().map(|pm| pm.innovation(obs)) {
-                    if inn.d2 <= cfg.gate_d2[obs.dim()] {
-                        gated.push(Hypothesis {
-                            track: *ti,
-                            detection: di,
-                            innovation: inn,
-                        });
+        let predict_and_gate =
+            |&(ti, base, after, ref cands): &(usize, &ImmState, usize, Vec<usize>)| {
+                let pred = base.predict(&cfg.imm, t);
+                let combined = pred.combined();
+                // One predicted measurement per track and batch (one sensor, one time); detections
+                // with and without range rate differ in dimension, so key on it.
+                let mut by_dim: [Option<crate::filter::PredictedMeasurement>; 5] =
+                    Default::default();
+                let mut gated = Vec::new();
+                for &di in cands {
+                    let obs = &batch[di];
+                    let slot = &mut by_dim[obs.dim()];
+                    if slot.is_none() {
+                        *slot =
+                            crate::filter::predicted_measurement(cfg.imm.filter, &combined, obs);
+                    }
+                    if let Some(inn) = slot.as_ref().map(|pm| pm.innovation(obs)) {
+                        if inn.d2 <= cfg.gate_d2[obs.dim()] {
+                            gated.push(Hypothesis {
+                                track: ti,
+                                detection: di,
+                                innovation: inn,
+                            });
+                        }
                     }
                 }
-            }
-            Some((*ti, pred, after, gated))
-        };
+                (ti, pred, after, gated)
+            };
         let predicted: Vec<_> = if near.len() >= PARALLEL_MIN_TRACKS {
             near.par_iter().map(predict_and_gate).collect()
         } else {
             near.iter().map(predict_and_gate).collect()
         };
-        for (ti, pred, after, gated) in predicted.into_iter().flatten() {
+        for (ti, pred, after, gated) in predicted {
             slot[ti] = predictions.len() as u32;
             predictions.push(Some((pred, after)));
             hyps.extend(gated);
@@ -619,18 +636,17 @@ impl MultiTargetTracker {
                     None => pred.update(&cfg.imm, &batch[*di]).map(|s| (s, 1.0)),
                 };
                 result.map(|(post, p_detected)| {
-                    // Re-filter what came after a late observation.
-                    let mut state = post.clone();
-                    let later: Vec<(Observation, ImmState)> = tracks[*ti]
-                        .history
-                        .iter()
-                        .skip(*after)
-                        .map(|(o, _)| {
+                    // Re-filter what came after a late observation (none, mostly).
+                    let history = &tracks[*ti].history;
+                    let mut later: Vec<(Observation, ImmState)> = Vec::new();
+                    if *after < history.len() {
+                        let mut state = post.clone();
+                        for (o, _) in history.iter().skip(*after) {
                             let p = state.predict(&cfg.imm, o.t_s);
                             state = p.update(&cfg.imm, o).unwrap_or(p);
-                            (o.clone(), state.clone())
-                        })
-                        .collect();
+                            later.push((o.clone(), state.clone()));
+                        }
+                    }
                     (post, p_detected, later)
                 })
             };
@@ -649,12 +665,9 @@ impl MultiTargetTracker {
                     let cfg = &self.cfg;
                     let track = &mut self.tracks[ti];
                     track.history.truncate(after);
-                    let state = later
-                        .last()
-                        .map_or_else(|| post.clone(), |(_, s)| s.clone());
-                    track.history.push_back((obs.clone(), post));
+                    track.history.push_back((obs.clone(), post.clone()));
+                    track.imm = later.last().map_or(post, |(_, s)| s.clone());
                     track.history.extend(later);
-                    track.imm = state;
                     if !detected {
                         // Updated (JPDA), but more likely missed than seen: not a hit.
                         continue;
@@ -774,7 +787,6 @@ impl MultiTargetTracker {
     fn merge_duplicates(&mut self, events: &[TrackEvent]) {
         // Coarse pre-test scale: the gate's radius in combined sigmas.
         let k = self.cfg.merge_gate_d2.max(0.0).sqrt();
-        let mut remove: Vec<usize> = Vec::new();
         // (kept, dropped, whether the dropped track's estimate is the more precise).
         let mut merges: Vec<(usize, usize, bool)> = Vec::new();
         // Combined estimates at most once per call, and only for tracks near an updated one: a
@@ -915,7 +927,6 @@ impl MultiTargetTracker {
                     (j, i, !b_precise)
                 };
                 merges.push(merge);
-                remove.push(merge.1);
                 removed[merge.1] = true;
                 if merge.1 == i {
                     break;
@@ -942,12 +953,12 @@ impl MultiTargetTracker {
                 a.early = b.early.take();
             }
         }
-        remove.sort_unstable();
-        remove.dedup();
-        self.rejected.merged += remove.len();
-        for i in remove.into_iter().rev() {
-            self.tracks.remove(i);
-        }
+        self.rejected.merged += removed.iter().filter(|&&r| r).count();
+        let mut k = 0;
+        self.tracks.retain(|_| {
+            k += 1;
+            !removed[k - 1]
+        });
     }
 
     fn initiate(&mut self, obs: &Observation) -> Option<Track> {
