@@ -108,8 +108,11 @@ fn main() {
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum ProductsPath {
     /// At every update of a confirmed, converged track: linearised from the track's last full
-    /// products ([`LiveProducts::quick`]), published at once; the full recomputations that are
-    /// due run after the batch's quick products are out (off the detection-to-product path).
+    /// products ([`LiveProducts::quick`]), published at once; where a full recomputation is
+    /// due, provisional products first when the reference still describes the state
+    /// ([`LiveProducts::provisional`]); the full recomputations run after the batch's quick
+    /// products are out, and are on the detection-to-product path only where nothing
+    /// provisional could be said.
     Live,
     /// Full products in line, at most every 2 s per track (`ProductSchedule`), as before.
     FullEvery2s,
@@ -193,23 +196,41 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
                             n_products += 1;
                             done.push(start.elapsed().as_secs_f64());
                         }
-                        None => deferred.push(tr),
+                        None => {
+                            // Due a full computation: provisional products now when the
+                            // reference still describes the state, the full ones after.
+                            let prov = live.provisional(tr.id, &e, tr.imm.mu[0], has_early);
+                            let nothing_yet = prov.is_none();
+                            if let Some(p) = prov {
+                                std::hint::black_box(p);
+                                n_products += 1;
+                                done.push(start.elapsed().as_secs_f64());
+                            }
+                            deferred.push((tr, nothing_yet));
+                        }
                     }
                 }
             }
         }
-        // The full recomputations due, together over the thread pool (each one's products are
-        // counted out when all are).
-        let estimates: Vec<_> = deferred.iter().map(|tr| tr.estimate()).collect();
-        let items: Vec<_> = deferred
-            .iter()
-            .zip(&estimates)
-            .map(|(tr, e)| (tr.id, e, tr.imm.mu[0], tr.early_state()))
-            .collect();
-        let k = std::hint::black_box(live.refresh_many(&items)).len();
-        n_products += k;
-        let t_done = start.elapsed().as_secs_f64();
-        done.extend(std::iter::repeat_n(t_done, k));
+        // The full recomputations due, together over the thread pool: first those of tracks
+        // with nothing published yet (each one's products are counted out when all of them
+        // are), then those behind provisional products (off the detection-to-product path).
+        for waiting in [true, false] {
+            let estimates: Vec<_> = deferred
+                .iter()
+                .filter(|(_, nothing_yet)| *nothing_yet == waiting)
+                .map(|(tr, _)| (tr, tr.estimate()))
+                .collect();
+            let items: Vec<_> = estimates
+                .iter()
+                .map(|(tr, e)| (tr.id, e, tr.imm.mu[0], tr.early_state()))
+                .collect();
+            let k = std::hint::black_box(live.refresh_many(&items)).len();
+            n_products += k;
+            if waiting {
+                done.extend(std::iter::repeat_n(start.elapsed().as_secs_f64(), k));
+            }
+        }
         product_secs += p0.elapsed().as_secs_f64();
         let service = start.elapsed().as_secs_f64();
         busy_until = arrival + wait + service;
@@ -239,12 +260,13 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
     let span = obs.last().map_or(0.0, |b| b[0].t_s) - t_first;
     let tag = format!("{association:?}, {path:?}");
     println!(
-        "breakup with products ({tag}): {n} measurements over {span:.0} s of scenario in {secs:.2} s = {:.1}x real time (max {max_live} live tracks; {n_products} products, {:.1} s in all; full {}, linearised {}, refused {})",
+        "breakup with products ({tag}): {n} measurements over {span:.0} s of scenario in {secs:.2} s = {:.1}x real time (max {max_live} live tracks; {n_products} products, {:.1} s in all; full {}, linearised {}, refused {}, provisional {})",
         span / secs,
         product_secs,
         if path == ProductsPath::Live { live.full } else { n_products },
         live.linearised,
         live.stale,
+        live.provisional,
     );
     if phase_batches > 0 {
         let n = phase_batches as f64;
