@@ -14,7 +14,7 @@
 //! observations and posteriors, rolls back to the last posterior before the late batch, applies
 //! it, and re-applies what came after (out-of-sequence measurements are used, not dropped).
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use rayon::prelude::*;
 
@@ -273,6 +273,15 @@ pub struct Track {
 /// χ² with 6 degrees of freedom at 99 %: the default track-to-track merge gate.
 pub const MERGE_GATE_D2: f64 = 16.81;
 
+/// Two confirmed tracks that share one detection in this many batches in a row (one is
+/// updated with it, the other gated it and got nothing else), with no batch in between where
+/// each took a detection of its own, are one object followed twice: merged. Two objects give
+/// two detections per scan, so a pair of real objects survives this unless one of them goes
+/// undetected this many scans in a row. It catches what the χ² test misses: duplicates that
+/// split one object's noisy detections between them (each takes the ones on its side) stay a
+/// few sigmas apart for minutes, each precise and each biased.
+pub const SHARED_BATCHES_TO_MERGE: u32 = 10;
+
 /// Prediction, gating and updates run over the thread pool when at least this many tracks take
 /// part (below it, handing work to threads costs more than it saves).
 pub const PARALLEL_MIN_TRACKS: usize = 16;
@@ -410,6 +419,9 @@ pub struct MultiTargetTracker {
     pub rejected: Rejections,
     pub deleted: Vec<Track>,
     pub times: PhaseTimes,
+    /// Pairs of confirmed tracks (ids, lower first) and the batches in a row in which they
+    /// shared one detection ([`SHARED_BATCHES_TO_MERGE`]).
+    shared: HashMap<(u64, u64), u32>,
 }
 
 impl MultiTargetTracker {
@@ -423,6 +435,7 @@ impl MultiTargetTracker {
             rejected: Rejections::default(),
             deleted: Vec::new(),
             times: PhaseTimes::default(),
+            shared: HashMap::new(),
         }
     }
 
@@ -605,6 +618,7 @@ impl MultiTargetTracker {
                 explained[h.detection] = true;
             }
         }
+        let shared_merges = self.count_shared(&hyps, &assignment, &confirmed, batch.len());
         split(&mut self.times.associate_ns);
         let mut used = vec![false; batch.len()];
         let mut events = Vec::new();
@@ -735,7 +749,7 @@ impl MultiTargetTracker {
         }
 
         // Merge duplicate tracks of one object.
-        self.merge_duplicates(&events);
+        self.merge_duplicates(&events, &shared_merges);
 
         self.delete_stale();
 
@@ -756,6 +770,58 @@ impl MultiTargetTracker {
         }
         split(&mut self.times.manage_ns);
         events
+    }
+
+    /// Counts, per pair of confirmed tracks, the batches in a row in which they shared one
+    /// detection: `j` gated the detection assigned to `i` and took none (or the same one); a
+    /// batch in which each took a detection of its own resets the pair. Returns the pairs (ids)
+    /// that reached [`SHARED_BATCHES_TO_MERGE`].
+    fn count_shared(
+        &mut self,
+        hyps: &[Hypothesis],
+        assignment: &[Option<usize>],
+        confirmed: &[bool],
+        n_detections: usize,
+    ) -> Vec<(u64, u64)> {
+        let mut owner: Vec<Option<usize>> = vec![None; n_detections];
+        for (i, d) in assignment.iter().enumerate() {
+            if let (Some(d), true) = (*d, confirmed[i]) {
+                owner[d].get_or_insert(i);
+            }
+        }
+        let mut seen: Vec<((u64, u64), bool)> = Vec::new();
+        for h in hyps.iter().filter(|h| confirmed[h.track]) {
+            let (j, d) = (h.track, h.detection);
+            let Some(i) = owner[d].filter(|&i| i != j) else {
+                continue;
+            };
+            let (a, b) = (self.tracks[i].id, self.tracks[j].id);
+            let key = (a.min(b), a.max(b));
+            let shares = assignment[j].is_none_or(|dj| dj == d);
+            seen.push((key, shares));
+        }
+        // A pair seen twice in one batch counts once; resolved wins over shared.
+        seen.sort_unstable_by_key(|&(k, shares)| (k, shares));
+        seen.dedup_by_key(|(k, _)| *k);
+        let mut due = Vec::new();
+        for (key, shares) in seen {
+            if shares {
+                let n = self.shared.entry(key).or_insert(0);
+                *n += 1;
+                if *n >= SHARED_BATCHES_TO_MERGE {
+                    due.push(key);
+                }
+            } else {
+                self.shared.remove(&key);
+            }
+        }
+        // Forget pairs with a track that is gone (now and then: the map stays small).
+        if self.shared.len() > 64 && self.shared.len() > 2 * self.tracks.len() {
+            let ids: std::collections::HashSet<u64> = self.tracks.iter().map(|t| t.id).collect();
+            self.shared
+                .retain(|(a, b), _| ids.contains(a) && ids.contains(b));
+        }
+        due
     }
 
     /// Deletes tracks without a hit for longer than their timeout, and diverged ones.
@@ -784,7 +850,7 @@ impl MultiTargetTracker {
     /// and the union of contributors: a track that coasted through staging and was picked up
     /// again with kilometres of uncertainty must not outlive a fresh, precise track of the same
     /// object.
-    fn merge_duplicates(&mut self, events: &[TrackEvent]) {
+    fn merge_duplicates(&mut self, events: &[TrackEvent], shared: &[(u64, u64)]) {
         // Coarse pre-test scale: the gate's radius in combined sigmas.
         let k = self.cfg.merge_gate_d2.max(0.0).sqrt();
         // (kept, dropped, whether the dropped track's estimate is the more precise).
@@ -836,6 +902,21 @@ impl MultiTargetTracker {
             .map(|(i, t)| (t.id, i))
             .collect();
         let mut removed = vec![false; self.tracks.len()];
+        // Pairs that shared one detection batch after batch first (`count_shared`).
+        for (a, b) in shared {
+            let (Some(&i), Some(&j)) = (index.get(a), index.get(b)) else {
+                continue;
+            };
+            if removed[i] || removed[j] {
+                continue;
+            }
+            self.shared.remove(&(*a, *b));
+            // `a` is the older id; it keeps the more precise estimate.
+            let take =
+                self.tracks[j].imm.position_sigma_m() < self.tracks[i].imm.position_sigma_m();
+            merges.push((i, j, take));
+            removed[j] = true;
+        }
         let mut near: Vec<usize> = Vec::new();
         for ev in events.iter().filter(|e| e.confirmed) {
             let Some(&i) = index.get(&ev.track_id) else {
@@ -1095,7 +1176,7 @@ mod tests {
             track(7, off, 3_000.0, 50.0, "old"),
             track(9, X, 50.0, 5.0, "new"),
         ];
-        t.merge_duplicates(&[updated(9)]);
+        t.merge_duplicates(&[updated(9)], &[]);
         assert_eq!(t.tracks.len(), 1);
         let tr = &t.tracks[0];
         assert_eq!(tr.id, 7);
@@ -1114,7 +1195,7 @@ mod tests {
         off[0] += 1_000.0;
         let mut t = MultiTargetTracker::new(TrackerConfig::default());
         t.tracks = vec![track(7, off, 50.0, 5.0, "a"), track(9, X, 50.0, 5.0, "b")];
-        t.merge_duplicates(&[updated(9)]);
+        t.merge_duplicates(&[updated(9)], &[]);
         assert_eq!(t.tracks.len(), 2);
     }
 
@@ -1129,9 +1210,90 @@ mod tests {
         let mut off = X;
         off[1] -= 2_000.0;
         t.tracks = vec![track(7, off, 3_000.0, 60.0, "old"), fresh];
-        t.merge_duplicates(&[updated(7)]);
+        t.merge_duplicates(&[updated(7)], &[]);
         assert_eq!(t.tracks.len(), 1);
         assert_eq!(t.tracks[0].id, 7);
         assert!(t.tracks[0].estimate().position_sigma_m() < 100.0);
+    }
+
+    /// A radar 500 km south of [`X`]'s ground point and its detection (no noise) of the object at state `x`,
+    /// `dt` seconds after t = 10 s; the radar's 2.6 mrad angles make a 1.3 km cross-range gate.
+    fn detection(x: [f64; 6], dt: f64) -> Observation {
+        let g = tripoint_physics::Geodetic::from_ecef_m([X[0], X[1], X[2]]).expect("point");
+        let site = tripoint_physics::Geodetic::from_deg(g.lat_deg() - 4.5, g.lon_deg(), 0.0)
+            .expect("site")
+            .to_ecef_m();
+        let frame = crate::measurement::LocalFrame::at(site).expect("frame");
+        let mut s = StateVector::zeros();
+        for i in 0..6 {
+            s[i] = x[i];
+        }
+        s[DRAG] = 0.3;
+        let s = crate::motion::MotionModel::FREE_FLIGHT.propagate(&s, dt);
+        let o = Observation {
+            t_s: 10.0 + dt,
+            sensor: SensorId::new("r").expect("id"),
+            owner: Nation::KOR,
+            kind: ObservationKind::Radar { range_rate: false },
+            z: [0.0; 4],
+            sigma: [40.0, 2.6e-3, 2.6e-3, 1.0],
+            frame,
+        };
+        let z = o.predict(&s);
+        Observation { z, ..o }
+    }
+
+    /// 250 m below [`X`]: four sigmas of two 40-m tracks apart, outside the χ² merge gate.
+    fn below() -> [f64; 6] {
+        let up = vec3::scale([X[0], X[1], X[2]], 250.0 / vec3::norm([X[0], X[1], X[2]]));
+        let mut x = X;
+        for i in 0..3 {
+            x[i] -= up[i];
+        }
+        x
+    }
+
+    #[test]
+    fn two_tracks_sharing_one_objects_detections_merge() {
+        // Tracks 7 and 9 follow one object, 250 m apart, each precise: the χ² test keeps them
+        // apart. The object gives one detection per scan, inside both gates: 9 coasts while 7
+        // takes it, scan after scan, until the pair merges into track 7.
+        let mut t = MultiTargetTracker::new(TrackerConfig::default());
+        t.tracks = vec![
+            track(7, X, 40.0, 3.0, "a"),
+            track(9, below(), 40.0, 3.0, "a"),
+        ];
+        t.latest_t_s = 10.0;
+        let mut merged_after = None;
+        for k in 1..=20 {
+            t.process_batch(&[detection(X, 0.5 * k as f64)]);
+            if t.tracks.iter().filter(|x| x.is_confirmed()).count() == 1 {
+                merged_after = Some(k);
+                break;
+            }
+        }
+        assert_eq!(merged_after, Some(SHARED_BATCHES_TO_MERGE as i32));
+        assert_eq!(t.tracks[0].id, 7);
+        assert_eq!(t.rejected.merged, 1);
+    }
+
+    #[test]
+    fn two_objects_250_m_apart_each_with_its_detections_stay_two_tracks() {
+        // The same two tracks, on two objects that each give a detection every scan.
+        let mut t = MultiTargetTracker::new(TrackerConfig::default());
+        t.tracks = vec![
+            track(7, X, 40.0, 3.0, "a"),
+            track(9, below(), 40.0, 3.0, "a"),
+        ];
+        t.latest_t_s = 10.0;
+        for k in 1..=40 {
+            let dt = 0.5 * k as f64;
+            let ev = t.process_batch(&[detection(X, dt), detection(below(), dt)]);
+            assert_eq!(ev.len(), 2, "both tracks updated in batch {k}: {ev:?}");
+        }
+        let mut ids: Vec<u64> = t.tracks.iter().map(|x| x.id).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, vec![7, 9]);
+        assert_eq!(t.rejected.merged, 0);
     }
 }
