@@ -599,10 +599,12 @@ fn linearised_impact_within(
     // the ground ellipse: the regression is a secant across the reference's spread, and with the state
     // much tighter along a direction the impact depends on nonlinearly (late in flight, the
     // drag parameter) it held the ellipse's minor axis 10–19 % wide.
-    for k in (0..N7).filter(|_| refuse_shrunk) {
-        let rho = b[(k, k)] * N7 as f64;
-        if rho * MAX_LINEAR_SPREAD < 1.0 && lin.share[k] > MIN_SHARE {
-            return Err(Stale::Shrunk(rho));
+    if refuse_shrunk {
+        for k in 0..N7 {
+            let rho = b[(k, k)] * N7 as f64;
+            if rho * MAX_LINEAR_SPREAD < 1.0 && lin.share[k] > MIN_SHARE {
+                return Err(Stale::Shrunk(rho));
+            }
         }
     }
     let c = lin.j * p7 * lin.j.transpose() + lin.omega;
@@ -709,9 +711,9 @@ impl LiveProducts {
         boost_probability: f64,
         has_early: bool,
     ) -> Option<(Products, Basis)> {
-        let p = self.linearise(id, s, boost_probability, has_early, false)?;
+        let (p, age_s) = self.linearise(id, s, boost_probability, has_early, false)?;
         self.linearised += 1;
-        Some(p)
+        Some((p, Basis::Linearised { age_s }))
     }
 
     /// When [`LiveProducts::quick`] refused: products to publish while the full computation
@@ -727,16 +729,13 @@ impl LiveProducts {
         boost_probability: f64,
         has_early: bool,
     ) -> Option<(Products, Basis)> {
-        let (p, basis) = self.linearise(id, s, boost_probability, has_early, true)?;
+        let (p, age_s) = self.linearise(id, s, boost_probability, has_early, true)?;
         self.provisional += 1;
-        let Basis::Linearised { age_s } = basis else {
-            return Some((p, basis));
-        };
         Some((p, Basis::Provisional { age_s }))
     }
 
-    /// The linearised products, strict ([`LiveProducts::quick`]) or `lenient`
-    /// ([`LiveProducts::provisional`]: any age, shrinking allowed).
+    /// The linearised products and the reference's age, strict ([`LiveProducts::quick`]) or
+    /// `lenient` ([`LiveProducts::provisional`]: any age, shrinking allowed).
     fn linearise(
         &mut self,
         id: u64,
@@ -744,7 +743,7 @@ impl LiveProducts {
         boost_probability: f64,
         has_early: bool,
         lenient: bool,
-    ) -> Option<(Products, Basis)> {
+    ) -> Option<(Products, f64)> {
         let r = self.refs.get(&id)?;
         let age = s.t_s - r.t_s;
         let max_age = if lenient {
@@ -786,7 +785,7 @@ impl LiveProducts {
                 impact,
                 ..r.products.clone()
             },
-            Basis::Linearised { age_s: age },
+            age,
         ))
     }
 

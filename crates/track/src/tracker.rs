@@ -1216,8 +1216,9 @@ mod tests {
         assert!(t.tracks[0].estimate().position_sigma_m() < 100.0);
     }
 
-    /// A radar 500 km south of [`X`]'s ground point and its detection (no noise) of the object at state `x`,
-    /// `dt` seconds after t = 10 s; the radar's 2.6 mrad angles make a 1.3 km cross-range gate.
+    /// A radar 500 km south of [`X`]'s ground point and its detection (no noise) of the object
+    /// at state `x`, `dt` seconds after t = 10 s; its 2.6 mrad angles are a 1.3 km cross-range
+    /// sigma.
     fn detection(x: [f64; 6], dt: f64) -> Observation {
         let g = tripoint_physics::Geodetic::from_ecef_m([X[0], X[1], X[2]]).expect("point");
         let site = tripoint_physics::Geodetic::from_deg(g.lat_deg() - 4.5, g.lon_deg(), 0.0)
@@ -1253,17 +1254,24 @@ mod tests {
         x
     }
 
-    #[test]
-    fn two_tracks_sharing_one_objects_detections_merge() {
-        // Tracks 7 and 9 follow one object, 250 m apart, each precise: the χ² test keeps them
-        // apart. The object gives one detection per scan, inside both gates: 9 coasts while 7
-        // takes it, scan after scan, until the pair merges into track 7.
+    /// A tracker holding tracks 7 (on [`X`]) and 9 ([`below`] it), each with 40 m and 3 m/s
+    /// sigmas, at t = 10 s.
+    fn precise_pair() -> MultiTargetTracker {
         let mut t = MultiTargetTracker::new(TrackerConfig::default());
         t.tracks = vec![
             track(7, X, 40.0, 3.0, "a"),
             track(9, below(), 40.0, 3.0, "a"),
         ];
         t.latest_t_s = 10.0;
+        t
+    }
+
+    #[test]
+    fn two_tracks_sharing_one_objects_detections_merge() {
+        // Tracks 7 and 9 follow one object, 250 m apart, each precise: the χ² test keeps them
+        // apart. The object gives one detection per scan, inside both gates: 9 coasts while 7
+        // takes it, scan after scan, until the pair merges into track 7.
+        let mut t = precise_pair();
         let mut merged_after = None;
         for k in 1..=20 {
             t.process_batch(&[detection(X, 0.5 * k as f64)]);
@@ -1280,12 +1288,7 @@ mod tests {
     #[test]
     fn two_objects_250_m_apart_each_with_its_detections_stay_two_tracks() {
         // The same two tracks, on two objects that each give a detection every scan.
-        let mut t = MultiTargetTracker::new(TrackerConfig::default());
-        t.tracks = vec![
-            track(7, X, 40.0, 3.0, "a"),
-            track(9, below(), 40.0, 3.0, "a"),
-        ];
-        t.latest_t_s = 10.0;
+        let mut t = precise_pair();
         for k in 1..=40 {
             let dt = 0.5 * k as f64;
             let ev = t.process_batch(&[detection(X, dt), detection(below(), dt)]);
