@@ -87,6 +87,19 @@ fn bench(c: &mut Criterion) {
     c.bench_function("imm update radar, boost retired", |b| {
         b.iter(|| black_box(&pred_r).update(&cfg, black_box(&obs)))
     });
+    // A fragment re-entering at 70 km: the unpowered models evaluate the atmosphere.
+    let mut low = r.clone();
+    let p = Geodetic::from_deg(39.5, 134.0, 70e3)
+        .expect("valid position")
+        .to_ecef_m();
+    for st in low.states.iter_mut() {
+        st.x[0] = p[0];
+        st.x[1] = p[1];
+        st.x[2] = p[2];
+    }
+    c.bench_function("imm predict 1 s, boost retired, re-entry at 70 km", |b| {
+        b.iter(|| black_box(&low).predict(&cfg, black_box(1.0)))
+    });
     c.bench_function("gate: combined, predicted measurement, innovation", |b| {
         b.iter(|| {
             let comb = black_box(&pred).combined();

@@ -23,7 +23,7 @@ use std::time::Instant;
 use tripoint_sim::scenario::Scenario;
 use tripoint_sim::world::run;
 use tripoint_track::feed::batches;
-use tripoint_track::products::{converged, LiveProducts, ProductSchedule};
+use tripoint_track::products::{converged, Basis, LiveProducts, ProductSchedule};
 use tripoint_track::tracker::Association;
 use tripoint_track::{MultiTargetTracker, Observation, TrackerConfig};
 
@@ -108,9 +108,9 @@ fn main() {
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum ProductsPath {
     /// At every update of a confirmed, converged track: linearised from the track's last full
-    /// products ([`LiveProducts::quick`]), published at once; where a full recomputation is
-    /// due, provisional products first when the reference still describes the state
-    /// ([`LiveProducts::provisional`]); the full recomputations run after the batch's quick
+    /// products, published at once; where a full recomputation is due, provisional products
+    /// first when the reference still describes the state (both over the pool,
+    /// [`LiveProducts::quick_many`]); the full recomputations run after the batch's quick
     /// products are out, and are on the detection-to-product path only where nothing
     /// provisional could be said.
     Live,
@@ -172,42 +172,43 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
             .enumerate()
             .map(|(i, t)| (t.id, i))
             .collect();
-        for ev in events.iter().filter(|e| e.confirmed) {
-            let Some(tr) = index.get(&ev.track_id).map(|&i| &tracker.tracks()[i]) else {
-                continue;
-            };
-            let e = tr.estimate();
-            match path {
-                ProductsPath::FullEvery2s => {
-                    if schedule.due(tr.id, &e) {
+        let updates: Vec<_> = events
+            .iter()
+            .filter(|e| e.confirmed)
+            .filter_map(|ev| index.get(&ev.track_id).map(|&i| &tracker.tracks()[i]))
+            .map(|tr| (tr, tr.estimate()))
+            .collect();
+        match path {
+            ProductsPath::FullEvery2s => {
+                for (tr, e) in &updates {
+                    if schedule.due(tr.id, e) {
                         std::hint::black_box(tr.products());
                         n_products += 1;
                         done.push(start.elapsed().as_secs_f64());
                     }
                 }
-                ProductsPath::Live => {
-                    if !converged(&e) {
-                        continue;
-                    }
-                    let has_early = tr.early.is_some();
-                    match live.quick(tr.id, &e, tr.imm.mu[0], has_early) {
-                        Some(p) => {
+            }
+            ProductsPath::Live => {
+                // Linearised or provisional products of every converged track at once; where
+                // nothing could be said, or provisionally, a full computation is due.
+                let converged: Vec<_> = updates.iter().filter(|(_, e)| converged(e)).collect();
+                let items: Vec<_> = converged
+                    .iter()
+                    .map(|(tr, e)| (tr.id, e, tr.imm.mu[0], tr.early.is_some()))
+                    .collect();
+                let quick = live.quick_many(&items);
+                let t_quick = start.elapsed().as_secs_f64();
+                for ((tr, _), q) in converged.iter().zip(quick) {
+                    match q {
+                        Some((p, basis)) => {
                             std::hint::black_box(p);
                             n_products += 1;
-                            done.push(start.elapsed().as_secs_f64());
-                        }
-                        None => {
-                            // Due a full computation: provisional products now when the
-                            // reference still describes the state, the full ones after.
-                            let prov = live.provisional(tr.id, &e, tr.imm.mu[0], has_early);
-                            let nothing_yet = prov.is_none();
-                            if let Some(p) = prov {
-                                std::hint::black_box(p);
-                                n_products += 1;
-                                done.push(start.elapsed().as_secs_f64());
+                            done.push(t_quick);
+                            if !matches!(basis, Basis::Linearised { .. }) {
+                                deferred.push((*tr, false));
                             }
-                            deferred.push((tr, nothing_yet));
                         }
+                        None => deferred.push((*tr, true)),
                     }
                 }
             }
@@ -272,9 +273,11 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
         let n = phase_batches as f64;
         let per = |ns: u64| ns as f64 / n / 1e3;
         println!(
-            "phases ({tag}), mean per batch at 100–199 live tracks ({phase_batches} batches, {:.1} detections, {:.1} predictions, {:.1} updates): pre-gate {:.0} µs, predict and gate {:.0} µs, associate {:.0} µs, update {:.0} µs, manage {:.0} µs",
+            "phases ({tag}), mean per batch at 100–199 live tracks ({phase_batches} batches, {:.1} detections, {:.1} predictions, {:.1} gate tests, {:.1} gated, {:.1} updates): pre-gate {:.0} µs, predict and gate {:.0} µs, associate {:.0} µs, update {:.0} µs, manage {:.0} µs",
             phase_detections as f64 / n,
             phases.predictions as f64 / n,
+            phases.gate_tests as f64 / n,
+            phases.gated as f64 / n,
             phases.updates as f64 / n,
             per(phases.pregate_ns),
             per(phases.predict_ns),

@@ -488,6 +488,17 @@ pub const MAX_LINEAR_D2: f64 = 4.0;
 /// this much along a sigma direction with more than [`MIN_SHARE`] of the ground ellipse.
 pub const MAX_LINEAR_SPREAD: f64 = 1.5;
 
+/// Provisional products ([`LiveProducts::provisional`]) may come from a state this far from
+/// the reference (squared Mahalanobis distance: four sigmas) and this much more uncertain
+/// (variance ratio): on the `breakup` tracks, measured against the full computation made
+/// right after, such products were within 0.41 sigma of the full impact at p99 and their
+/// ellipse axes 0.79–1.13 of the full ones at p1–p99, like those of references that were only
+/// due by age (0.38 sigma, 0.82–1.20); beyond them the error grew (moved more than ten sigmas:
+/// 2 sigmas off at p99; spread over 5×: axes up to 2.9×). The full computation follows at once,
+/// off the detection-to-product path.
+pub const MAX_PROVISIONAL_D2: f64 = 16.0;
+pub const MAX_PROVISIONAL_SPREAD: f64 = 3.0;
+
 /// A sigma direction's share of the ground ellipse (of 2) above which its shrinking refuses
 /// (0.1 left the IRBM test's ellipse axes 5.9 % off at p99; 0.02 gives 3.9 %).
 pub const MIN_SHARE: f64 = 0.02;
@@ -551,17 +562,40 @@ pub fn linearised_impact(
     lin: &ImpactLinearisation,
     s: &GaussianState,
 ) -> Result<GroundEstimate, Stale> {
-    linearised_impact_within(lin, s, true)
+    linearised_impact_within(lin, s, STRICT)
 }
 
-/// [`linearised_impact`], with the shrinking test (`Stale::Shrunk`) only when `refuse_shrunk`:
-/// a state that is tighter than the reference along some direction is still inside the region
-/// the sigma points sampled (its ellipse axes are then a few per cent off: the secant's slope
-/// across the reference's wider spread).
+/// How far a state may be from its reference for a linearised impact: the largest squared
+/// Mahalanobis distance and variance ratio, and whether shrinking along a sigma direction
+/// refuses.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Limits {
+    d2: f64,
+    spread: f64,
+    refuse_shrunk: bool,
+}
+
+/// Updates published as linearised ([`LiveProducts::quick`]).
+const STRICT: Limits = Limits {
+    d2: MAX_LINEAR_D2,
+    spread: MAX_LINEAR_SPREAD,
+    refuse_shrunk: true,
+};
+
+/// Provisional products, ahead of a due full computation ([`LiveProducts::provisional`]).
+const LENIENT: Limits = Limits {
+    d2: MAX_PROVISIONAL_D2,
+    spread: MAX_PROVISIONAL_SPREAD,
+    refuse_shrunk: false,
+};
+
+/// [`linearised_impact`] within `limits`. A state that is tighter than the reference along
+/// some direction is still inside the region the sigma points sampled (its ellipse axes are
+/// then a few per cent off: the secant's slope across the reference's wider spread).
 fn linearised_impact_within(
     lin: &ImpactLinearisation,
     s: &GaussianState,
-    refuse_shrunk: bool,
+    limits: Limits,
 ) -> Result<GroundEstimate, Stale> {
     // Back along the state's own ballistic flight to the reference time.
     let (xb, phi) =
@@ -582,7 +616,7 @@ fn linearised_impact_within(
         .solve_lower_triangular(&delta)
         .ok_or(Stale::Numerical)?;
     let d2 = z.norm_squared() * N7 as f64;
-    if d2 > MAX_LINEAR_D2 {
+    if d2 > limits.d2 {
         return Err(Stale::Moved(d2));
     }
     let a = lin.l.solve_lower_triangular(&p7).ok_or(Stale::Numerical)?;
@@ -591,7 +625,7 @@ fn linearised_impact_within(
         .solve_lower_triangular(&a.transpose())
         .ok_or(Stale::Numerical)?;
     let spread = b.trace();
-    if spread > MAX_LINEAR_SPREAD {
+    if spread > limits.spread {
         return Err(Stale::Spread(spread));
     }
     let y = lin.j * delta;
@@ -599,7 +633,7 @@ fn linearised_impact_within(
     // the ground ellipse: the regression is a secant across the reference's spread, and with the state
     // much tighter along a direction the impact depends on nonlinearly (late in flight, the
     // drag parameter) it held the ellipse's minor axis 10–19 % wide.
-    if refuse_shrunk {
+    if limits.refuse_shrunk {
         for k in 0..N7 {
             let rho = b[(k, k)] * N7 as f64;
             if rho * MAX_LINEAR_SPREAD < 1.0 && lin.share[k] > MIN_SHARE {
@@ -681,6 +715,10 @@ pub type RefreshItem<'a> = (
     Option<(&'a GaussianState, f64)>,
 );
 
+/// A track update for [`LiveProducts::quick_many`]: id, state, boost probability, whether the
+/// track has an early (launch-point) state.
+pub type QuickItem<'a> = (u64, &'a GaussianState, f64, bool);
+
 /// Default age after which a track's reference is recomputed in full (s).
 pub const REFRESH_S: f64 = 10.0;
 
@@ -711,17 +749,25 @@ impl LiveProducts {
         boost_probability: f64,
         has_early: bool,
     ) -> Option<(Products, Basis)> {
-        let (p, age_s) = self.linearise(id, s, boost_probability, has_early, false)?;
-        self.linearised += 1;
-        Some((p, Basis::Linearised { age_s }))
+        match self.linearise(id, s, boost_probability, has_early, STRICT) {
+            Ok((p, age_s)) => {
+                self.linearised += 1;
+                Some((p, Basis::Linearised { age_s }))
+            }
+            Err(stale) => {
+                self.stale += usize::from(stale);
+                None
+            }
+        }
     }
 
     /// When [`LiveProducts::quick`] refused: products to publish while the full computation
-    /// runs, if the reference still describes the state and is only due for renewal (by age,
-    /// or because the uncertainty shrank along a direction the ellipse depends on).
-    /// `None` when nothing valid can be said before the full
+    /// runs, if the reference still describes the state: due for renewal by age, or with the
+    /// uncertainty shrunk along a direction the ellipse depends on, or the state moved or
+    /// spread out of the linearised region but within [`MAX_PROVISIONAL_D2`] and
+    /// [`MAX_PROVISIONAL_SPREAD`]. `None` when nothing valid can be said before the full
     /// computation: no reference, a changed IMM model set, classification or early state, or
-    /// a state that moved or spread out of the reference's region.
+    /// a state beyond those limits.
     pub fn provisional(
         &mut self,
         id: u64,
@@ -729,27 +775,66 @@ impl LiveProducts {
         boost_probability: f64,
         has_early: bool,
     ) -> Option<(Products, Basis)> {
-        let (p, age_s) = self.linearise(id, s, boost_probability, has_early, true)?;
+        let (p, age_s) = self
+            .linearise(id, s, boost_probability, has_early, LENIENT)
+            .ok()?;
         self.provisional += 1;
         Some((p, Basis::Provisional { age_s }))
     }
 
-    /// The linearised products and the reference's age, strict ([`LiveProducts::quick`]) or
-    /// `lenient` ([`LiveProducts::provisional`]: any age, shrinking allowed).
+    /// [`LiveProducts::quick`], else [`LiveProducts::provisional`], for the updates of one
+    /// batch at once (over the thread pool when there are many): what can be published now.
+    /// `None`, or a provisional basis, means a full computation is due
+    /// ([`LiveProducts::refresh_many`]); after `None` it is on the detection-to-product path.
+    pub fn quick_many(&mut self, items: &[QuickItem<'_>]) -> Vec<Option<(Products, Basis)>> {
+        use rayon::prelude::*;
+        let one = |&(id, s, boost, has_early): &QuickItem<'_>| match self
+            .linearise(id, s, boost, has_early, STRICT)
+        {
+            Ok((p, age_s)) => (Some((p, Basis::Linearised { age_s })), false),
+            Err(stale) => (
+                self.linearise(id, s, boost, has_early, LENIENT)
+                    .ok()
+                    .map(|(p, age_s)| (p, Basis::Provisional { age_s })),
+                stale,
+            ),
+        };
+        let out: Vec<_> = if items.len() >= crate::tracker::PARALLEL_MIN_TRACKS {
+            items.par_iter().map(one).collect()
+        } else {
+            items.iter().map(one).collect()
+        };
+        out.into_iter()
+            .map(|(p, stale)| {
+                self.stale += usize::from(stale);
+                match &p {
+                    Some((_, Basis::Linearised { .. })) => self.linearised += 1,
+                    Some(_) => self.provisional += 1,
+                    None => {}
+                }
+                p
+            })
+            .collect()
+    }
+
+    /// The linearised products and the reference's age within `limits` (and, unless lenient,
+    /// [`LiveProducts::refresh_s`]). Refused: whether because the state moved, spread or shrank
+    /// out of the reference's region (`true`) or for another reason (`false`: no reference,
+    /// too old, a changed model set, classification or early state).
     fn linearise(
-        &mut self,
+        &self,
         id: u64,
         s: &GaussianState,
         boost_probability: f64,
         has_early: bool,
-        lenient: bool,
-    ) -> Option<(Products, f64)> {
-        let r = self.refs.get(&id)?;
+        limits: Limits,
+    ) -> Result<(Products, f64), bool> {
+        let r = self.refs.get(&id).ok_or(false)?;
         let age = s.t_s - r.t_s;
-        let max_age = if lenient {
-            f64::INFINITY
-        } else {
+        let max_age = if limits == STRICT {
             self.refresh_s
+        } else {
+            f64::INFINITY
         };
         // A change of the IMM's model set (the boost model retired after burnout, or back)
         // changes the combined covariance at once: the reference no longer describes it.
@@ -757,28 +842,20 @@ impl LiveProducts {
             || (has_early && !r.had_early)
             || (boost_probability > 0.0) != r.boost_active
         {
-            return None;
+            return Err(false);
         }
         let (classification, evidence) = classify(s, boost_probability);
         if classification != r.products.classification {
-            return None;
+            return Err(false);
         }
         let impact = match &r.linearisation {
-            Some(lin) => match linearised_impact_within(lin, s, !lenient) {
-                Ok(g) => Some(g),
-                Err(_) => {
-                    if !lenient {
-                        self.stale += 1;
-                    }
-                    return None;
-                }
-            },
+            Some(lin) => Some(linearised_impact_within(lin, s, limits).map_err(|_| true)?),
             // No impact at the reference (orbital, or a flight that did not come down): the
             // same until the reference is renewed.
             None if r.products.impact.is_none() => None,
-            None => return None,
+            None => return Err(false),
         };
-        Some((
+        Ok((
             Products {
                 classification,
                 evidence,

@@ -384,6 +384,10 @@ pub struct PhaseTimes {
     /// IMM predictions made, and updates.
     pub predictions: u64,
     pub updates: u64,
+    /// Detections tested against a track's predicted measurement (the pre-gate's candidates),
+    /// and those inside the gate.
+    pub gate_tests: u64,
+    pub gated: u64,
 }
 
 impl PhaseTimes {
@@ -396,6 +400,8 @@ impl PhaseTimes {
         self.manage_ns += later.manage_ns - earlier.manage_ns;
         self.predictions += later.predictions - earlier.predictions;
         self.updates += later.updates - earlier.updates;
+        self.gate_tests += later.gate_tests - earlier.gate_tests;
+        self.gated += later.gated - earlier.gated;
     }
 }
 
@@ -512,6 +518,7 @@ impl MultiTargetTracker {
             }
         }
         split(&mut pregate_ns);
+        self.times.gate_tests += near.iter().map(|n| n.3.len() as u64).sum::<u64>();
         // IMM prediction and gating are independent per track: over the thread pool when there
         // are enough of them, collected in track order (the same hypotheses, in the same order,
         // as one thread makes).
@@ -558,6 +565,7 @@ impl MultiTargetTracker {
         self.times.pregate_ns += pregate_ns;
         self.times.predict_ns += predict_ns;
         self.times.predictions += predictions.len() as u64;
+        self.times.gated += hyps.len() as u64;
 
         // Confirmed tracks choose first; tentative tracks share what is left. This keeps the
         // assignment problems small in dense debris, where fresh tentative tracks (with their
