@@ -60,6 +60,7 @@ fn circular_orbit_stays_circular_in_the_rotating_frame() {
         gravity: GravityModel::Central,
         earth_rotation: true,
         beta_kg_m2: None,
+        air: tripoint_physics::dynamics::Air::Standard,
     };
     let r0 = WGS84_A_M + 700e3;
     let vc = (GM_M3_S2 / r0).sqrt();
@@ -95,6 +96,7 @@ fn kepler_time_of_flight_matches_closed_form() {
         gravity: GravityModel::Central,
         earth_rotation: false,
         beta_kg_m2: None,
+        air: tripoint_physics::dynamics::Air::Standard,
     };
     let re = WGS84_A_M;
     let r0 = [re, 0.0, 0.0];

@@ -8,14 +8,14 @@
 //! - **Re-entry**: as free flight, with c = 1000/β a random walk so drag can be learnt.
 //!
 //! g is central + J2 gravity, a_fict the Coriolis and centrifugal terms of the rotating ECEF
-//! frame, a_drag = −ρ(h)|v|v·c/2000 (US Standard Atmosphere 1976).
+//! frame, a_drag = −ρ(h)|v|v·c/2000 (US Standard Atmosphere 1976, tabulated).
 //! Propagation is classic RK4 with sub-steps of at most `MAX_SUBSTEP_S`; the EKF's transition
 //! matrix Φ = ∂x(t+Δt)/∂x(t) is the third-order expansion of the variational equation
 //! Φ̇ = A(x)Φ per sub-step, with A's gravity gradient analytic (point mass; J2's gradient,
 //! 10⁻³ of it, neglected).
 
 use nalgebra::{Matrix3, SMatrix};
-use tripoint_physics::atmosphere::density_kg_m3;
+use tripoint_physics::atmosphere::density_table_kg_m3;
 use tripoint_physics::earth::{GM_M3_S2, OMEGA_EARTH_RAD_S};
 use tripoint_physics::geodesy::radial_height_m;
 use tripoint_physics::gravity::{self, GravityModel};
@@ -326,7 +326,7 @@ fn drag_factor(x: &StateVector) -> f64 {
     }
     let c = x[DRAG].max(0.0);
     let vn = (x[3] * x[3] + x[4] * x[4] + x[5] * x[5]).sqrt();
-    density_kg_m3(radial_height_m(r)) * vn * c / 2000.0
+    density_table_kg_m3(radial_height_m(r)) * vn * c / 2000.0
 }
 
 /// Transition matrix sanity helper for tests: Φ by central differences of [`MotionModel::propagate`].

@@ -221,7 +221,7 @@ fn fly(t0: f64, y: [f64; 6], c: f64, record: bool, max_s: f64) -> Flight {
 
 fn fly_with(tol: Tolerances, t0: f64, y: [f64; 6], c: f64, record: bool, max_s: f64) -> Flight {
     let beta = 1000.0 / c.clamp(0.02, 100.0);
-    let dynamics = BallisticDynamics(ForceModel::with_drag(beta));
+    let dynamics = BallisticDynamics(ForceModel::with_tabulated_drag(beta));
     let mut ig = Dopri5::new(tol);
     let mut apogee = (t0, height_above_ellipsoid_m([y[0], y[1], y[2]]));
     let mut ground = Vec::new();

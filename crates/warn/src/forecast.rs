@@ -212,7 +212,7 @@ impl Forecaster<'_> {
         } else {
             self.cfg.horizon_s
         };
-        let dynamics = BallisticDynamics(ForceModel::with_drag(beta));
+        let dynamics = BallisticDynamics(ForceModel::with_tabulated_drag(beta));
         let mut ig = Dopri5::new(Tolerances {
             rel: 1e-7,
             abs_pos_m: 1.0,
