@@ -98,7 +98,11 @@ fn main() {
         let obs = observations(&s, limit);
         for (association, products) in runs {
             if run_section(&name(association, products)) {
-                breakup_with_products(&obs, association, products);
+                if std::env::var_os("TP_INSTALL").is_some() {
+                    rayon::scope(|_| breakup_with_products(&obs, association, products));
+                } else {
+                    breakup_with_products(&obs, association, products);
+                }
             }
         }
     }
