@@ -264,7 +264,21 @@ impl MotionModel {
     /// the acceleration rows and columns), on the whole state otherwise.
     pub fn transform_covariance(&self, phi: &Covariance, p: &Covariance) -> Covariance {
         if self.thrusting() {
-            return phi * p * phi.transpose();
+            // Φ's last four rows are those of the identity (a and c have no dynamics), so with
+            // A = Φ[0..6, :] and T = A P: ΦPΦᵀ = [[T Aᵀ, T[:, 6..]], [T[:, 6..]ᵀ, P[6.., 6..]]]
+            // (half the work of the dense product).
+            let a: SMatrix<f64, 6, N> = phi.fixed_rows::<6>(0).into_owned();
+            let t: SMatrix<f64, 6, N> = a * p;
+            let tl: nalgebra::Matrix6<f64> = t * a.transpose();
+            let mut out = *p;
+            out.fixed_view_mut::<6, 6>(0, 0).copy_from(&tl);
+            for i in 0..6 {
+                for j in 6..N {
+                    out[(i, j)] = t[(i, j)];
+                    out[(j, i)] = t[(i, j)];
+                }
+            }
+            return out;
         }
         let phi7 = SMatrix::<f64, 7, 7>::from_fn(|i, j| phi[(UNPOWERED[i], UNPOWERED[j])]);
         let p7 = SMatrix::<f64, 7, 7>::from_fn(|i, j| p[(UNPOWERED[i], UNPOWERED[j])]);

@@ -286,6 +286,10 @@ pub const SHARED_BATCHES_TO_MERGE: u32 = 10;
 /// part (below it, handing work to threads costs more than it saves).
 pub const PARALLEL_MIN_TRACKS: usize = 16;
 
+/// An assigned track's update: its detection, prediction, where its history resumes, and its
+/// JPDA weights (`None` under GNN).
+type UpdateJob = (usize, ImmState, usize, Option<TrackWeights>);
+
 /// Longest history a tentative track keeps (updates).
 const MAX_TENTATIVE_HISTORY: usize = 32;
 
@@ -630,9 +634,11 @@ impl MultiTargetTracker {
         split(&mut self.times.associate_ns);
         let mut used = vec![false; batch.len()];
         let mut events = Vec::new();
-        // The updates (with the re-filtering of what came after a late batch) are independent
-        // per track too: jobs in track order, over the pool when there are enough.
-        let mut jobs = Vec::new();
+        // The updates (with the re-filtering of what came after a late batch) and their
+        // bookkeeping are independent per track too: one job per assigned track, in track
+        // order, each with its track, over the pool when there are enough.
+        let mut jobs: Vec<Option<UpdateJob>> = Vec::new();
+        let mut job_of = vec![usize::MAX; self.tracks.len()];
         for (ti, det) in assignment.iter().enumerate() {
             let Some(di) = *det else { continue };
             let Some((pred, after)) = predictions
@@ -641,98 +647,108 @@ impl MultiTargetTracker {
             else {
                 continue;
             };
-            jobs.push((ti, di, pred, after, pda[ti].take()));
+            job_of[ti] = jobs.len();
+            jobs.push(Some((di, pred, after, pda[ti].take())));
         }
+        let mut work: Vec<(&mut Track, UpdateJob)> = self
+            .tracks
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(ti, tr)| Some((tr, jobs.get_mut(job_of[ti])?.take()?)))
+            .collect();
         let cfg = &self.cfg;
-        let tracks = &self.tracks;
-        let update_one =
-            |(ti, di, pred, after, pda): &(usize, usize, ImmState, usize, Option<TrackWeights>)| {
-                // The posterior and the probability that the track was detected in this batch.
-                let result = match pda {
-                    Some(tw) => {
-                        let list: Vec<(&Observation, f64)> =
-                            tw.detections.iter().map(|&(d, b)| (&batch[d], b)).collect();
-                        pred.update_pda(&cfg.imm, &list, tw.missed, &cfg.jpda)
-                            .map(|s| (s, 1.0 - tw.missed))
-                    }
-                    None => pred.update(&cfg.imm, &batch[*di]).map(|s| (s, 1.0)),
-                };
-                result.map(|(post, p_detected)| {
-                    // Re-filter what came after a late observation (none, mostly).
-                    let history = &tracks[*ti].history;
-                    let mut later: Vec<(Observation, ImmState)> = Vec::new();
-                    if *after < history.len() {
-                        let mut state = post.clone();
-                        for (o, _) in history.iter().skip(*after) {
-                            let p = state.predict(&cfg.imm, o.t_s);
-                            state = p.update(&cfg.imm, o).unwrap_or(p);
-                            later.push((o.clone(), state.clone()));
-                        }
-                    }
-                    (post, p_detected, later)
-                })
-            };
-        let outcomes: Vec<_> = if jobs.len() >= PARALLEL_MIN_TRACKS {
-            jobs.par_iter().map(update_one).collect()
-        } else {
-            jobs.iter().map(update_one).collect()
-        };
-        for ((ti, di, _, after, _), result) in jobs.iter().zip(outcomes) {
-            let (ti, di, after) = (*ti, *di, *after);
+        let latest_t_s = self.latest_t_s;
+        let update_one = |(track, (di, pred, after, pda)): &mut (&mut Track, UpdateJob)| {
+            let (di, after) = (*di, *after);
             let obs = &batch[di];
-            match result {
-                Some((post, p_detected, later)) => {
-                    let detected = p_detected >= 0.5;
-                    used[di] |= detected;
-                    let cfg = &self.cfg;
-                    let track = &mut self.tracks[ti];
-                    track.history.truncate(after);
-                    track.history.push_back((obs.clone(), post.clone()));
-                    track.imm = later.last().map_or(post, |(_, s)| s.clone());
-                    track.history.extend(later);
-                    if !detected {
-                        // Updated (JPDA), but more likely missed than seen: not a hit.
-                        continue;
-                    }
-                    track.hits += 1;
-                    if track.early.is_none() && track.hits >= EARLY_HITS {
-                        track.early = Some((track.imm.combined(), track.imm.mu[0]));
-                    }
-                    track.last_update_t_s = track.last_update_t_s.max(t);
-                    // Sensor ids are shared (`Arc`): the clone is a reference count.
-                    track.contributors.insert((obs.owner, obs.sensor.clone()));
-                    let need = if track.cued {
-                        cfg.confirm_hits_cued
-                    } else {
-                        cfg.confirm_hits
-                    };
-                    let was = track.status;
-                    if track.status == TrackStatus::Tentative
-                        && track.hits >= need
-                        && track.imm.position_sigma_m() <= cfg.confirm_max_sigma_m
-                    {
-                        track.status = TrackStatus::Confirmed;
-                    }
-                    // Past the out-of-sequence window the history is only needed until
-                    // confirmation (a tentative track's whole history, up to a cap).
-                    let keep_all = track.status == TrackStatus::Tentative
-                        && track.history.len() <= MAX_TENTATIVE_HISTORY;
-                    while !keep_all
-                        && track
-                            .history
-                            .front()
-                            .is_some_and(|(o, _)| o.t_s < self.latest_t_s - cfg.oosm_window_s - 1.0)
-                        && track.history.len() > 1
-                    {
-                        track.history.pop_front();
-                    }
-                    events.push(TrackEvent {
-                        track_id: track.id,
-                        t_s: track.imm.t_s(),
-                        confirmed: track.is_confirmed(),
-                        new: was != track.status,
-                    });
+            // The posterior and the probability that the track was detected in this batch.
+            let result = match pda {
+                Some(tw) => {
+                    let list: Vec<(&Observation, f64)> =
+                        tw.detections.iter().map(|&(d, b)| (&batch[d], b)).collect();
+                    pred.update_pda(&cfg.imm, &list, tw.missed, &cfg.jpda)
+                        .map(|s| (s, 1.0 - tw.missed))
                 }
+                None => pred.update(&cfg.imm, obs).map(|s| (s, 1.0)),
+            };
+            let (post, p_detected) = result?;
+            // Re-filter what came after a late observation (none, mostly).
+            let mut later: Vec<(Observation, ImmState)> = Vec::new();
+            if after < track.history.len() {
+                let mut state = post.clone();
+                for (o, _) in track.history.iter().skip(after) {
+                    let p = state.predict(&cfg.imm, o.t_s);
+                    state = p.update(&cfg.imm, o).unwrap_or(p);
+                    later.push((o.clone(), state.clone()));
+                }
+            }
+            track.history.truncate(after);
+            track.imm = later
+                .last()
+                .map_or_else(|| post.clone(), |(_, s)| s.clone());
+            track.history.push_back((obs.clone(), post));
+            track.history.extend(later);
+            if p_detected < 0.5 {
+                // Updated (JPDA), but more likely missed than seen: not a hit.
+                return Some(None);
+            }
+            track.hits += 1;
+            if track.early.is_none() && track.hits >= EARLY_HITS {
+                track.early = Some((track.imm.combined(), track.imm.mu[0]));
+            }
+            track.last_update_t_s = track.last_update_t_s.max(t);
+            // Sensor ids are shared (`Arc`): the clone is a reference count.
+            track.contributors.insert((obs.owner, obs.sensor.clone()));
+            let need = if track.cued {
+                cfg.confirm_hits_cued
+            } else {
+                cfg.confirm_hits
+            };
+            let was = track.status;
+            if track.status == TrackStatus::Tentative
+                && track.hits >= need
+                && track.imm.position_sigma_m() <= cfg.confirm_max_sigma_m
+            {
+                track.status = TrackStatus::Confirmed;
+            }
+            // Past the out-of-sequence window the history is only needed until
+            // confirmation (a tentative track's whole history, up to a cap).
+            let keep_all = track.status == TrackStatus::Tentative
+                && track.history.len() <= MAX_TENTATIVE_HISTORY;
+            while !keep_all
+                && track
+                    .history
+                    .front()
+                    .is_some_and(|(o, _)| o.t_s < latest_t_s - cfg.oosm_window_s - 1.0)
+                && track.history.len() > 1
+            {
+                track.history.pop_front();
+            }
+            Some(Some((
+                di,
+                TrackEvent {
+                    track_id: track.id,
+                    t_s: track.imm.t_s(),
+                    confirmed: track.is_confirmed(),
+                    new: was != track.status,
+                },
+            )))
+        };
+        // Per job: `None` a numerical failure, `Some(None)` updated but not detected (JPDA),
+        // else the detection used and the event.
+        let outcomes: Vec<Option<Option<(usize, TrackEvent)>>> =
+            if work.len() >= PARALLEL_MIN_TRACKS {
+                work.par_iter_mut().map(update_one).collect()
+            } else {
+                work.iter_mut().map(update_one).collect()
+            };
+        for outcome in outcomes {
+            match outcome {
+                Some(Some((di, ev))) => {
+                    used[di] = true;
+                    events.push(ev);
+                }
+                Some(None) => {}
                 None => self.rejected.numerical += 1,
             }
         }

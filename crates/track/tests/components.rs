@@ -64,7 +64,8 @@ fn transition_matrix_matches_numerical_differentiation() {
 }
 
 /// The unpowered models' transition and covariance on [r, v, c] only are the whole-state ones:
-/// in the atmosphere (drag couples c) and above it, for free flight and re-entry.
+/// in the atmosphere (drag couples c) and above it, for free flight and re-entry; and the boost
+/// model's Φ P Φᵀ on Φ's structure (identity rows for a and c) is the dense product.
 #[test]
 fn unpowered_transition_on_seven_states_equals_the_whole_state_one() {
     for h in [40e3, 300e3] {
@@ -99,6 +100,19 @@ fn unpowered_transition_on_seven_states_equals_the_whole_state_one() {
                 (fast - dense).abs().max()
             );
         }
+        // The boost model's structured product against the dense one.
+        let mut xb = x;
+        xb[6] = 20.0;
+        xb[7] = -5.0;
+        xb[8] = 12.0;
+        let (_, phi) = MotionModel::BOOST.propagate_with_transition(&xb, 3.0);
+        let dense = phi * p * phi.transpose();
+        let fast = MotionModel::BOOST.transform_covariance(&phi, &p);
+        assert!(
+            (fast - dense).abs().max() < 1e-10 * dense.abs().max(),
+            "boost at {h} m: Φ P Φᵀ differs by {}",
+            (fast - dense).abs().max()
+        );
     }
 }
 
