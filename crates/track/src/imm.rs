@@ -183,6 +183,32 @@ impl ImmState {
     }
 
     /// Mixes and predicts to `t_s`. The result's `mu` holds the predicted mode probabilities c̄.
+    /// Model `j`'s mixed initial state (x⁰_j, P⁰_j) predicted to `t_s`, with `p` the Markov
+    /// matrix and `cbar` the predicted mode probabilities.
+    fn mixed_prediction(
+        &self,
+        cfg: &ImmConfig,
+        p: &[[f64; M]; M],
+        cbar: &[f64; M],
+        j: usize,
+        t_s: f64,
+    ) -> GaussianState {
+        let w: [f64; M] = std::array::from_fn(|i| p[i][j] * self.mu[i] / cbar[j]);
+        let x0 = (0..M).fold(StateVector::zeros(), |a, i| a + self.states[i].x * w[i]);
+        let mut p0 = Covariance::zeros();
+        for i in (0..M).filter(|&i| w[i] > 0.0) {
+            let d = self.states[i].x - x0;
+            p0 += (self.states[i].p + d * d.transpose()) * w[i];
+        }
+        symmetrize(&mut p0);
+        let mixed = GaussianState {
+            x: x0,
+            p: p0,
+            t_s: self.t_s(),
+        };
+        filter::predict(cfg.filter, &cfg.models[j], &mixed, t_s)
+    }
+
     pub fn predict(&self, cfg: &ImmConfig, t_s: f64) -> ImmState {
         let active = self.active();
         let p = cfg.transition(t_s - self.t_s(), active);
@@ -193,23 +219,13 @@ impl ImmState {
                 .sum::<f64>()
                 .max(1e-300);
         }
-        let mut states = self.states.clone();
-        for j in (0..M).filter(|&j| active[j]) {
-            let w: [f64; M] = std::array::from_fn(|i| p[i][j] * self.mu[i] / cbar[j]);
-            let x0 = (0..M).fold(StateVector::zeros(), |a, i| a + self.states[i].x * w[i]);
-            let mut p0 = Covariance::zeros();
-            for i in (0..M).filter(|&i| w[i] > 0.0) {
-                let d = self.states[i].x - x0;
-                p0 += (self.states[i].p + d * d.transpose()) * w[i];
+        let mut states: [GaussianState; M] = std::array::from_fn(|j| {
+            if active[j] {
+                self.mixed_prediction(cfg, &p, &cbar, j, t_s)
+            } else {
+                self.states[j].clone()
             }
-            symmetrize(&mut p0);
-            let mixed = GaussianState {
-                x: x0,
-                p: p0,
-                t_s: self.t_s(),
-            };
-            states[j] = filter::predict(cfg.filter, &cfg.models[j], &mixed, t_s);
-        }
+        });
         if self.boost_retired {
             states[0] = states[1].clone();
         }
@@ -275,14 +291,16 @@ impl ImmState {
         mut f: impl FnMut(usize, &GaussianState) -> Option<(GaussianState, f64)>,
     ) -> Option<ImmState> {
         let active = self.active();
-        let mut states = self.states.clone();
         let mut log_w = [f64::NEG_INFINITY; M];
-        for j in (0..M).filter(|&j| active[j]) {
-            if let Some((post, ll)) = f(j, &self.states[j]) {
-                states[j] = post;
-                log_w[j] = ll + self.mu[j].max(1e-300).ln();
+        let states: [GaussianState; M] = std::array::from_fn(|j| {
+            match active[j].then(|| f(j, &self.states[j])).flatten() {
+                Some((post, ll)) => {
+                    log_w[j] = ll + self.mu[j].max(1e-300).ln();
+                    post
+                }
+                None => self.states[j].clone(),
             }
-        }
+        });
         let max = log_w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         if !max.is_finite() {
             return None;
