@@ -292,15 +292,16 @@ impl ImmState {
     ) -> Option<ImmState> {
         let active = self.active();
         let mut log_w = [f64::NEG_INFINITY; M];
-        let states: [GaussianState; M] = std::array::from_fn(|j| {
-            match active[j].then(|| f(j, &self.states[j])).flatten() {
-                Some((post, ll)) => {
-                    log_w[j] = ll + self.mu[j].max(1e-300).ln();
-                    post
-                }
-                None => self.states[j].clone(),
-            }
-        });
+        let states: [GaussianState; M] =
+            std::array::from_fn(
+                |j| match active[j].then(|| f(j, &self.states[j])).flatten() {
+                    Some((post, ll)) => {
+                        log_w[j] = ll + self.mu[j].max(1e-300).ln();
+                        post
+                    }
+                    None => self.states[j].clone(),
+                },
+            );
         let max = log_w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         if !max.is_finite() {
             return None;

@@ -185,8 +185,7 @@ impl Observation {
         for i in 0..self.dim() {
             r[i] = z[i] - h[i];
             // Residuals are almost always inside (−π, π]: exact as they are, and no `fmod`.
-            if self.is_angle(i) && !(-std::f64::consts::PI < r[i] && r[i] <= std::f64::consts::PI)
-            {
+            if self.is_angle(i) && !(-std::f64::consts::PI < r[i] && r[i] <= std::f64::consts::PI) {
                 r[i] = (r[i] + std::f64::consts::PI).rem_euclid(std::f64::consts::TAU)
                     - std::f64::consts::PI;
             }
