@@ -14,6 +14,14 @@ use tripoint_track::TrackerConfig;
 
 use crate::track_cmd::{track_detections, ASSOC_M};
 
+/// One Monte Carlo run's scores: GOSPA, the tracker's rate, and per warhead the impact miss
+/// at burnout + 60 s and whether the 95 % ellipse held the truth then.
+struct RunOutcome {
+    gospa: tripoint_track::score::GospaSummary,
+    rate: f64,
+    warheads: Vec<(String, Option<f64>, Option<bool>)>,
+}
+
 fn mean_sd(v: &[f64]) -> (f64, f64) {
     let n = v.len().max(1) as f64;
     let m = v.iter().sum::<f64>() / n;
@@ -38,16 +46,11 @@ pub fn run(path: &Path, n: usize, c_m: f64, seed: Option<u64>, as_json: bool) ->
         .iter()
         .map(|s| (s.id.clone(), s.owner))
         .collect();
-    let mut gospa_total = Vec::new();
-    let mut gospa_loc = Vec::new();
-    let mut gospa_missed = Vec::new();
-    let mut gospa_false = Vec::new();
-    let mut rmse = Vec::new();
-    let mut miss_cp: HashMap<String, Vec<f64>> = HashMap::new();
-    let mut covered_cp: HashMap<String, (usize, usize)> = HashMap::new();
-    let mut rates = Vec::new();
     let start_unix = base.start.to_unix_seconds();
-    for i in 0..n {
+    // The runs are independent: over the thread pool, aggregated in run order (the same
+    // statistics as one after the other). Each run's tracker rate is measured while the other
+    // runs share the machine.
+    let one = |i: usize| -> Result<RunOutcome> {
         let mut s = base.clone();
         s.seed = base.seed.wrapping_add(i as u64 * 7919);
         let r =
@@ -95,16 +98,10 @@ pub fn run(path: &Path, n: usize, c_m: f64, seed: Option<u64>, as_json: bool) ->
             }
         }
         let run = track_detections(&r.detections, &owners, TrackerConfig::default(), 5.0, None)?;
-        rates.push(run.observations as f64 / run.seconds.max(1e-9));
+        let rate = run.observations as f64 / run.seconds.max(1e-9);
         let rows: Vec<StateRow> = run.rows.into_iter().map(|(r, _)| r).collect();
-        let g = score_gospa(&truth, &rows, c_m);
-        gospa_total.push(g.mean_total_m);
-        gospa_loc.push(g.mean_localisation_m);
-        gospa_missed.push(g.mean_missed_m);
-        gospa_false.push(g.mean_false_m);
-        if g.position_rmse_m.is_finite() {
-            rmse.push(g.position_rmse_m);
-        }
+        let gospa = score_gospa(&truth, &rows, c_m);
+        let mut warheads = Vec::new();
         for sc in score_impacts(&truth, &run.impacts, &impacts, &checkpoints, ASSOC_M) {
             if !checkpoints.contains_key(&sc.object) {
                 continue;
@@ -112,16 +109,51 @@ pub fn run(path: &Path, n: usize, c_m: f64, seed: Option<u64>, as_json: bool) ->
             if std::env::var_os("TRIPOINT_MC_DEBUG").is_some() {
                 eprintln!("run {i} seed {}: {sc:?}", s.seed);
             }
-            if let Some(m) = sc.miss_at_checkpoint_km {
-                miss_cp.entry(sc.object.clone()).or_default().push(m);
+            warheads.push((
+                sc.object,
+                sc.miss_at_checkpoint_km,
+                sc.covered_at_checkpoint,
+            ));
+        }
+        bar.inc(1);
+        Ok(RunOutcome {
+            gospa,
+            rate,
+            warheads,
+        })
+    };
+    let outcomes: Vec<RunOutcome> = {
+        use rayon::prelude::*;
+        (0..n).into_par_iter().map(one).collect::<Result<_>>()?
+    };
+    let mut gospa_total = Vec::new();
+    let mut gospa_loc = Vec::new();
+    let mut gospa_missed = Vec::new();
+    let mut gospa_false = Vec::new();
+    let mut rmse = Vec::new();
+    let mut miss_cp: HashMap<String, Vec<f64>> = HashMap::new();
+    let mut covered_cp: HashMap<String, (usize, usize)> = HashMap::new();
+    let mut rates = Vec::new();
+    for o in outcomes {
+        let g = o.gospa;
+        rates.push(o.rate);
+        gospa_total.push(g.mean_total_m);
+        gospa_loc.push(g.mean_localisation_m);
+        gospa_missed.push(g.mean_missed_m);
+        gospa_false.push(g.mean_false_m);
+        if g.position_rmse_m.is_finite() {
+            rmse.push(g.position_rmse_m);
+        }
+        for (object, miss, covered) in o.warheads {
+            if let Some(m) = miss {
+                miss_cp.entry(object.clone()).or_default().push(m);
             }
-            if let Some(c) = sc.covered_at_checkpoint {
-                let e = covered_cp.entry(sc.object.clone()).or_default();
+            if let Some(c) = covered {
+                let e = covered_cp.entry(object).or_default();
                 e.0 += usize::from(c);
                 e.1 += 1;
             }
         }
-        bar.inc(1);
     }
     bar.finish_and_clear();
     let (gt, gts) = mean_sd(&gospa_total);
