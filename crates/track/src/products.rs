@@ -566,13 +566,15 @@ pub fn linearised_impact(
 }
 
 /// How far a state may be from its reference for a linearised impact: the largest squared
-/// Mahalanobis distance and variance ratio, and whether shrinking along a sigma direction
-/// refuses.
+/// Mahalanobis distance and variance ratio, whether shrinking along a sigma direction refuses,
+/// and whether the reference may be of any age.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Limits {
     d2: f64,
     spread: f64,
     refuse_shrunk: bool,
+    /// A reference of any age will do (else at most [`LiveProducts::refresh_s`]).
+    any_age: bool,
 }
 
 /// Updates published as linearised ([`LiveProducts::quick`]).
@@ -580,6 +582,7 @@ const STRICT: Limits = Limits {
     d2: MAX_LINEAR_D2,
     spread: MAX_LINEAR_SPREAD,
     refuse_shrunk: true,
+    any_age: false,
 };
 
 /// Provisional products, ahead of a due full computation ([`LiveProducts::provisional`]).
@@ -587,6 +590,7 @@ const LENIENT: Limits = Limits {
     d2: MAX_PROVISIONAL_D2,
     spread: MAX_PROVISIONAL_SPREAD,
     refuse_shrunk: false,
+    any_age: true,
 };
 
 /// [`linearised_impact`] within `limits`. A state that is tighter than the reference along
@@ -817,8 +821,7 @@ impl LiveProducts {
             .collect()
     }
 
-    /// The linearised products and the reference's age within `limits` (and, unless lenient,
-    /// [`LiveProducts::refresh_s`]). Refused: whether because the state moved, spread or shrank
+    /// The linearised products and the reference's age within `limits`. Refused: whether because the state moved, spread or shrank
     /// out of the reference's region (`true`) or for another reason (`false`: no reference,
     /// too old, a changed model set, classification or early state).
     fn linearise(
@@ -831,10 +834,10 @@ impl LiveProducts {
     ) -> Result<(Products, f64), bool> {
         let r = self.refs.get(&id).ok_or(false)?;
         let age = s.t_s - r.t_s;
-        let max_age = if limits == STRICT {
-            self.refresh_s
-        } else {
+        let max_age = if limits.any_age {
             f64::INFINITY
+        } else {
+            self.refresh_s
         };
         // A change of the IMM's model set (the boost model retired after burnout, or back)
         // changes the combined covariance at once: the reference no longer describes it.
