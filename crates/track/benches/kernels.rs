@@ -68,6 +68,27 @@ fn bench(c: &mut Criterion) {
     c.bench_function("imm predict 1 s", |b| {
         b.iter(|| black_box(&s).predict(&cfg, black_box(1.0)))
     });
+    // 256 different tracks one after the other, as in a batch (their states out of cache).
+    let many: Vec<ImmState> = (0..256)
+        .map(|k| {
+            let mut m = s.clone();
+            for st in m.states.iter_mut() {
+                st.x[0] += 1_000.0 * k as f64;
+            }
+            m
+        })
+        .collect();
+    c.bench_function("imm predict 1 s, 256 tracks (per track)", |b| {
+        b.iter_custom(|iters| {
+            let t0 = std::time::Instant::now();
+            for _ in 0..iters {
+                for m in &many {
+                    black_box(black_box(m).predict(&cfg, black_box(1.0)));
+                }
+            }
+            t0.elapsed() / 256
+        })
+    });
     c.bench_function("imm predict 5 s", |b| {
         b.iter(|| black_box(&s).predict(&cfg, black_box(5.0)))
     });

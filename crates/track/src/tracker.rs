@@ -290,7 +290,21 @@ pub struct Track {
     /// launch-point product.
     pub early: Option<(GaussianState, f64)>,
     history: VecDeque<(Observation, ImmState)>,
+    /// The last prediction made since the last update, when no detection of that batch
+    /// updated the track: the next prediction continues from it instead of flying the whole
+    /// gap from the posterior again (a coasting track was predicted over its whole, growing
+    /// gap every batch; those 9 % of predictions with gaps over 16 s were half of all RK4 steps
+    /// in `breakup`). Used once the track is unseen for more than [`COAST_AFTER_S`]; short gaps
+    /// still predict from the posterior. What a tracker does with a missed detection (Stone
+    /// Soup appends the prediction); the estimate published stays the last posterior.
+    coast: Option<ImmState>,
 }
+
+/// A track unseen for longer than this (s) is predicted on from its last coasting prediction
+/// ([`Track`]'s `coast`) rather than from its posterior. From every gap (0 s) instead, the
+/// radar-only `srbm-salvo` draw 11 lost 110 m of GOSPA (false part 320 → 427 m) and `breakup`
+/// 9 km; from 8 s both are as good or better (3751 against 3749 m; breakup 204 → 189 km).
+const COAST_AFTER_S: f64 = 8.0;
 
 /// χ² with 6 degrees of freedom at 99 %: the default track-to-track merge gate.
 pub const MERGE_GATE_D2: f64 = 16.81;
@@ -368,7 +382,11 @@ impl Track {
     /// re-filtering a late observation.
     fn base_before(&self, t_s: f64) -> Option<(&ImmState, usize)> {
         if self.imm.t_s() <= t_s {
-            return Some((&self.imm, self.history.len()));
+            let base = match &self.coast {
+                Some(c) if c.t_s() <= t_s && t_s - self.imm.t_s() > COAST_AFTER_S => c,
+                _ => &self.imm,
+            };
+            return Some((base, self.history.len()));
         }
         let k = self.history.iter().rposition(|(_, s)| s.t_s() <= t_s)?;
         Some((&self.history[k].1, k + 1))
@@ -705,6 +723,7 @@ impl MultiTargetTracker {
                 }
             }
             track.history.truncate(after);
+            track.coast = None;
             track.imm = later
                 .last()
                 .map_or_else(|| post.clone(), |(_, s)| s.clone());
@@ -764,6 +783,18 @@ impl MultiTargetTracker {
             } else {
                 work.iter_mut().map(update_one).collect()
             };
+        // Tracks predicted but not updated coast on from their prediction.
+        for (ti, &k) in slot.iter().enumerate() {
+            let Some((pred, _)) = predictions.get_mut(k as usize).and_then(Option::take) else {
+                continue;
+            };
+            let track = &mut self.tracks[ti];
+            if pred.t_s() >= track.imm.t_s()
+                && track.coast.as_ref().is_none_or(|c| pred.t_s() >= c.t_s())
+            {
+                track.coast = Some(pred);
+            }
+        }
         for outcome in outcomes {
             match outcome {
                 Some(Some((di, ev))) => {
@@ -1078,6 +1109,7 @@ impl MultiTargetTracker {
             if take {
                 std::mem::swap(&mut a.imm, &mut b.imm);
                 std::mem::swap(&mut a.history, &mut b.history);
+                std::mem::swap(&mut a.coast, &mut b.coast);
             }
             a.hits = a.hits.max(b.hits);
             a.last_update_t_s = a.last_update_t_s.max(b.last_update_t_s);
@@ -1165,6 +1197,7 @@ impl MultiTargetTracker {
             cued,
             early: None,
             history,
+            coast: None,
         })
     }
 }
@@ -1201,6 +1234,7 @@ mod tests {
             cued: false,
             early: None,
             history: VecDeque::new(),
+            coast: None,
         }
     }
 
@@ -1295,14 +1329,65 @@ mod tests {
         Observation { z, ..o }
     }
 
-    /// 250 m below [`X`]: four sigmas of two 40-m tracks apart, outside the χ² merge gate.
-    fn below() -> [f64; 6] {
-        let up = vec3::scale([X[0], X[1], X[2]], 250.0 / vec3::norm([X[0], X[1], X[2]]));
+    /// `m` metres below [`X`].
+    fn lowered(m: f64) -> [f64; 6] {
+        let up = vec3::scale([X[0], X[1], X[2]], m / vec3::norm([X[0], X[1], X[2]]));
         let mut x = X;
         for i in 0..3 {
             x[i] -= up[i];
         }
         x
+    }
+
+    /// 250 m below [`X`]: four sigmas of two 40-m tracks apart, outside the χ² merge gate.
+    fn below() -> [f64; 6] {
+        lowered(250.0)
+    }
+
+    #[test]
+    fn a_coasting_track_predicts_on_from_its_coast_and_is_picked_up_again() {
+        // Track 7 on X sees nothing of its object for 30 s; another object 8 km below keeps it
+        // predicted (inside its pre-gate, outside its gate) every second.
+        let mut t = MultiTargetTracker::new(TrackerConfig::default());
+        t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
+        t.latest_t_s = 10.0;
+        for k in 1..=30 {
+            t.process_batch(&[detection(lowered(8_000.0), k as f64)]);
+        }
+        let tr = t
+            .tracks
+            .iter()
+            .find(|x| x.id == 7)
+            .expect("track 7 still there");
+        assert_eq!(
+            tr.last_update_t_s, 10.0,
+            "track 7 took a detection of the other object"
+        );
+        let coast = tr.coast.as_ref().expect("a coast state");
+        assert_eq!(coast.t_s(), 40.0);
+        // From the coast and straight from the posterior: the same mean, to metres; the
+        // chained spread is tighter (measured: 0.78 of the direct one), as the IMM mixes its
+        // models every second instead of once across the gap, pulling the re-entry model's
+        // wider state back towards free flight's.
+        let cfg = &t.cfg.imm;
+        let (base, _) = tr.base_before(40.5).expect("a base");
+        let (chained, direct) = (
+            base.predict(cfg, 40.5).combined(),
+            tr.imm.predict(cfg, 40.5).combined(),
+        );
+        let d = vec3::norm(vec3::sub(chained.position(), direct.position()));
+        assert!(d < 5.0, "chained and direct predictions {d} m apart");
+        let ratio = chained.position_sigma_m() / direct.position_sigma_m();
+        assert!((0.7..1.05).contains(&ratio), "position sigma ratio {ratio}");
+        // The object shows up again: track 7 takes it.
+        let ev = t.process_batch(&[detection(X, 30.5)]);
+        assert!(
+            ev.iter().any(|e| e.track_id == 7),
+            "track 7 not picked up again: {ev:?}"
+        );
+        let tr = t.tracks.iter().find(|x| x.id == 7).expect("track 7");
+        assert!(tr.coast.is_none());
+        assert_eq!(tr.last_update_t_s, 40.5);
     }
 
     /// A tracker holding tracks 7 (on [`X`]) and 9 ([`below`] it), each with 40 m and 3 m/s
