@@ -497,7 +497,12 @@ impl MultiTargetTracker {
     /// central-gravity correction) and a generous one-sigma radius around it: a cheap pre-gate
     /// before the full IMM prediction.
     fn rough_prediction(track: &Track, t_s: f64) -> ([f64; 3], f64) {
-        let s = &track.imm.states[track.imm.mode()];
+        // From where the IMM prediction will start (a long-coasting track's coast).
+        let imm = match &track.coast {
+            Some(c) if c.t_s() <= t_s && t_s - track.imm.t_s() > COAST_AFTER_S => c,
+            _ => &track.imm,
+        };
+        let s = &imm.states[imm.mode()];
         let dt = t_s - s.t_s;
         let r = [s.x[0], s.x[1], s.x[2]];
         let rn = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).sqrt();
