@@ -942,12 +942,11 @@ impl MultiTargetTracker {
         let k = self.cfg.merge_gate_d2.max(0.0).sqrt();
         // (kept, dropped, whether the dropped track's estimate is the more precise).
         let mut merges: Vec<(usize, usize, bool)> = Vec::new();
-        // Combined estimates at most once per call, and only for tracks near an updated one: a
-        // cheap test on the most probable mode's position comes first. (Packed, with a slot
-        // index per track: an `Option<GaussianState>` per track was most of a megabyte to fill
-        // per batch in a debris cloud.)
+        // Combined estimates at most once per call, and only for tracks in a pair that passed
+        // a cheap test on the most probable mode's position. (Packed, with a slot index per
+        // track: an `Option<GaussianState>` per track was most of a megabyte to fill per batch
+        // in a debris cloud.)
         let mut slot: Vec<u32> = vec![u32::MAX; self.tracks.len()];
-        let mut combined: Vec<GaussianState> = Vec::new();
         // Confirmed tracks' rough positions, velocities, times and sigmas, once per call.
         type Rough = ([f64; 3], [f64; 3], f64, f64);
         let rough: Vec<Option<Rough>> = self
@@ -1007,6 +1006,11 @@ impl MultiTargetTracker {
             merges.push((i, j, take));
             removed[j] = true;
         }
+        // Each updated track's candidates pass a rough test first; the full test of every
+        // candidate pair reads only track states, so those run independently (over the pool
+        // when there are many); which merges happen is then decided in event order, as a single
+        // pass would (a track merged away is skipped from then on).
+        let mut cands: Vec<(usize, Vec<usize>)> = Vec::new();
         let mut near: Vec<usize> = Vec::new();
         for ev in events.iter().filter(|e| e.confirmed) {
             let Some(&i) = index.get(&ev.track_id) else {
@@ -1033,65 +1037,103 @@ impl MultiTargetTracker {
                 near.extend(by_x.iter().map(|&(_, j)| j).chain(wide.iter().copied()));
             }
             near.sort_unstable();
-            for &j in &near {
-                let other = &self.tracks[j];
-                if j == i || removed[j] {
-                    continue;
-                }
-                let Some((rj, vj, tj, sj)) = rough[j] else {
-                    continue;
-                };
-                // Updates at most 5 s apart (a track that coasts longer is compared when it is
-                // updated again, against the tracks updated around then).
-                let dt = ti - tj;
-                if dt.abs() > 5.0 {
-                    continue;
-                }
-                // Rough positions (the likeliest mode's mean) shifted straight to a common time:
-                // the sigmas cover the modes' spread, 1 km plus 6 dt² the shift's errors.
-                let lim = 1_000.0 + 6.0 * dt * dt + (k + 3.0) * (si + sj);
-                let d = vec3::sub(ri, vec3::add(rj, vec3::scale(vj, dt)));
-                if vec3::dot(d, d) > lim * lim {
-                    continue;
-                }
-                for t in [i, j] {
-                    if slot[t] == u32::MAX {
-                        slot[t] = combined.len() as u32;
-                        combined.push(self.tracks[t].imm.combined());
+            let list: Vec<usize> = near
+                .iter()
+                .copied()
+                .filter(|&j| {
+                    let Some((rj, vj, tj, sj)) = rough[j] else {
+                        return false;
+                    };
+                    // Updates at most 5 s apart (a track that coasts longer is compared when
+                    // it is updated again, against the tracks updated around then).
+                    let dt = ti - tj;
+                    if j == i || removed[j] || dt.abs() > 5.0 {
+                        return false;
                     }
-                }
-                let (a, b) = (&combined[slot[i] as usize], &combined[slot[j] as usize]);
-                // Compare at `a`'s time, `b` shifted with central gravity (the Coriolis and
-                // centrifugal terms left out move it ≤ 1 m/s² at 7 km/s: a few metres in 5 s).
-                let dt = a.t_s - b.t_s;
-                let rb = (b.x[0] * b.x[0] + b.x[1] * b.x[1] + b.x[2] * b.x[2]).sqrt();
-                let g = -tripoint_physics::earth::GM_M3_S2 / (rb * rb * rb);
-                let mut d = nalgebra::Vector6::zeros();
-                for m in 0..3 {
-                    let acc = g * b.x[m];
-                    d[m] = a.x[m] - (b.x[m] + b.x[3 + m] * dt + 0.5 * acc * dt * dt);
-                    d[3 + m] = a.x[3 + m] - (b.x[3 + m] + acc * dt);
-                }
-                // b's uncertainty grown over the gap (velocity only: ≤ 5 s). Cheap necessary
-                // condition before building and factorising S: dᵀS⁻¹d ≥ |d|²/tr S.
-                let diag = |p: &Covariance, m0: usize| (m0..m0 + 3).map(|m| p[(m, m)]).sum::<f64>();
-                let trace =
-                    diag(&a.p, 0) + diag(&a.p, 3) + diag(&b.p, 0) + diag(&b.p, 3) * (1.0 + dt * dt);
-                if d.norm_squared() > self.cfg.merge_gate_d2 * trace {
+                    // Rough positions (the likeliest mode's mean) shifted straight to a common
+                    // time: the sigmas cover the modes' spread, 1 km plus 6 dt² the shift's
+                    // errors.
+                    let lim = 1_000.0 + 6.0 * dt * dt + (k + 3.0) * (si + sj);
+                    let d = vec3::sub(ri, vec3::add(rj, vec3::scale(vj, dt)));
+                    vec3::dot(d, d) <= lim * lim
+                })
+                .collect();
+            if !list.is_empty() {
+                cands.push((i, list));
+            }
+        }
+        // Combined estimates of the tracks in a candidate pair, once each.
+        let mut need: Vec<usize> = cands
+            .iter()
+            .flat_map(|(i, l)| std::iter::once(*i).chain(l.iter().copied()))
+            .collect();
+        need.sort_unstable();
+        need.dedup();
+        for (n, &t) in need.iter().enumerate() {
+            slot[t] = n as u32;
+        }
+        let tracks = &self.tracks;
+        let combined: Vec<GaussianState> = if need.len() >= PARALLEL_MIN_TRACKS {
+            need.par_iter().map(|&t| tracks[t].imm.combined()).collect()
+        } else {
+            need.iter().map(|&t| tracks[t].imm.combined()).collect()
+        };
+        let gate = self.cfg.merge_gate_d2;
+        let full_test = |&(i, ref list): &(usize, Vec<usize>)| -> Vec<(usize, bool)> {
+            let a = &combined[slot[i] as usize];
+            list.iter()
+                .filter_map(|&j| {
+                    let b = &combined[slot[j] as usize];
+                    // Compare at `a`'s time, `b` shifted with central gravity (the Coriolis and
+                    // centrifugal terms left out move it ≤ 1 m/s² at 7 km/s: a few metres in
+                    // 5 s).
+                    let dt = a.t_s - b.t_s;
+                    let rb = (b.x[0] * b.x[0] + b.x[1] * b.x[1] + b.x[2] * b.x[2]).sqrt();
+                    let g = -tripoint_physics::earth::GM_M3_S2 / (rb * rb * rb);
+                    let mut d = nalgebra::Vector6::zeros();
+                    for m in 0..3 {
+                        let acc = g * b.x[m];
+                        d[m] = a.x[m] - (b.x[m] + b.x[3 + m] * dt + 0.5 * acc * dt * dt);
+                        d[3 + m] = a.x[3 + m] - (b.x[3 + m] + acc * dt);
+                    }
+                    // b's uncertainty grown over the gap (velocity only: ≤ 5 s). Cheap
+                    // necessary condition before building and factorising S: dᵀS⁻¹d ≥ |d|²/tr S.
+                    let diag =
+                        |p: &Covariance, m0: usize| (m0..m0 + 3).map(|m| p[(m, m)]).sum::<f64>();
+                    let trace = diag(&a.p, 0)
+                        + diag(&a.p, 3)
+                        + diag(&b.p, 0)
+                        + diag(&b.p, 3) * (1.0 + dt * dt);
+                    if d.norm_squared() > gate * trace {
+                        return None;
+                    }
+                    let mut s6: nalgebra::Matrix6<f64> =
+                        a.p.fixed_view::<6, 6>(0, 0) + b.p.fixed_view::<6, 6>(0, 0);
+                    for m in 0..3 {
+                        s6[(m, m)] += b.p[(3 + m, 3 + m)] * dt * dt;
+                    }
+                    let chol = s6.cholesky()?;
+                    (d.dot(&chol.solve(&d)) <= gate)
+                        .then(|| (j, b.position_sigma_m() < a.position_sigma_m()))
+                })
+                .collect()
+        };
+        let passing: Vec<Vec<(usize, bool)>> = if cands.len() >= PARALLEL_MIN_TRACKS {
+            cands.par_iter().map(full_test).collect()
+        } else {
+            cands.iter().map(full_test).collect()
+        };
+        for ((i, _), pass) in cands.iter().zip(&passing) {
+            let i = *i;
+            if removed[i] {
+                continue;
+            }
+            for &(j, b_precise) in pass {
+                if removed[j] {
                     continue;
                 }
-                let mut s6: nalgebra::Matrix6<f64> =
-                    a.p.fixed_view::<6, 6>(0, 0) + b.p.fixed_view::<6, 6>(0, 0);
-                for m in 0..3 {
-                    s6[(m, m)] += b.p[(3 + m, 3 + m)] * dt * dt;
-                }
-                let Some(chol) = s6.cholesky() else { continue };
-                if d.dot(&chol.solve(&d)) > self.cfg.merge_gate_d2 {
-                    continue;
-                }
-                let b_precise = b.position_sigma_m() < a.position_sigma_m();
                 // Keep the older id (smaller id was started first).
-                let merge = if self.tracks[i].id < other.id {
+                let merge = if self.tracks[i].id < self.tracks[j].id {
                     (i, j, b_precise)
                 } else {
                     (j, i, !b_precise)
