@@ -562,19 +562,19 @@ pub fn linearised_impact(
     lin: &ImpactLinearisation,
     s: &GaussianState,
 ) -> Result<GroundEstimate, Stale> {
-    linearised_impact_within(lin, s, STRICT)
+    let m = map_back(lin, s)?;
+    STRICT.admit(&m)?;
+    Ok(m.impact)
 }
 
 /// How far a state may be from its reference for a linearised impact: the largest squared
-/// Mahalanobis distance and variance ratio, whether shrinking along a sigma direction refuses,
-/// and whether the reference may be of any age.
+/// Mahalanobis distance and variance ratio, and whether shrinking along a sigma direction
+/// refuses.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Limits {
     d2: f64,
     spread: f64,
     refuse_shrunk: bool,
-    /// A reference of any age will do (else at most [`LiveProducts::refresh_s`]).
-    any_age: bool,
 }
 
 /// Updates published as linearised ([`LiveProducts::quick`]).
@@ -582,25 +582,48 @@ const STRICT: Limits = Limits {
     d2: MAX_LINEAR_D2,
     spread: MAX_LINEAR_SPREAD,
     refuse_shrunk: true,
-    any_age: false,
 };
 
-/// Provisional products, ahead of a due full computation ([`LiveProducts::provisional`]).
+/// Provisional products, ahead of a due full computation ([`LiveProducts::provisional`]). A
+/// state that is tighter than the reference along some direction is still inside the region
+/// the sigma points sampled (its ellipse axes are then a few per cent off: the secant's slope
+/// across the reference's wider spread).
 const LENIENT: Limits = Limits {
     d2: MAX_PROVISIONAL_D2,
     spread: MAX_PROVISIONAL_SPREAD,
     refuse_shrunk: false,
-    any_age: true,
 };
 
-/// [`linearised_impact`] within `limits`. A state that is tighter than the reference along
-/// some direction is still inside the region the sigma points sampled (its ellipse axes are
-/// then a few per cent off: the secant's slope across the reference's wider spread).
-fn linearised_impact_within(
-    lin: &ImpactLinearisation,
-    s: &GaussianState,
-    limits: Limits,
-) -> Result<GroundEstimate, Stale> {
+impl Limits {
+    /// Whether a mapped-back state is inside these limits ([`Stale`] says why not).
+    fn admit(&self, m: &Mapped) -> Result<(), Stale> {
+        if m.d2 > self.d2 {
+            return Err(Stale::Moved(m.d2));
+        }
+        if m.spread > self.spread {
+            return Err(Stale::Spread(m.spread));
+        }
+        match m.shrunk {
+            Some(rho) if self.refuse_shrunk => Err(Stale::Shrunk(rho)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A later state mapped back to its reference: how far it moved and how much it spread or
+/// shrank there (what [`Limits::admit`] judges), and its linearised impact.
+struct Mapped {
+    d2: f64,
+    spread: f64,
+    /// The variance ratio along the first sigma direction that carries more than
+    /// [`MIN_SHARE`] of the ground ellipse and shrank below 1/[`MAX_LINEAR_SPREAD`].
+    shrunk: Option<f64>,
+    impact: GroundEstimate,
+}
+
+/// Maps `s` back to `lin`'s reference and linearises its impact (once, whatever limits then
+/// judge it; only a numerical failure refuses here).
+fn map_back(lin: &ImpactLinearisation, s: &GaussianState) -> Result<Mapped, Stale> {
     // Back along the state's own ballistic flight to the reference time.
     let (xb, phi) =
         crate::motion::MotionModel::FREE_FLIGHT.propagate_with_transition(&s.x, lin.t_s - s.t_s);
@@ -620,31 +643,22 @@ fn linearised_impact_within(
         .solve_lower_triangular(&delta)
         .ok_or(Stale::Numerical)?;
     let d2 = z.norm_squared() * N7 as f64;
-    if d2 > limits.d2 {
-        return Err(Stale::Moved(d2));
-    }
     let a = lin.l.solve_lower_triangular(&p7).ok_or(Stale::Numerical)?;
     let b = lin
         .l
         .solve_lower_triangular(&a.transpose())
         .ok_or(Stale::Numerical)?;
     let spread = b.trace();
-    if spread > limits.spread {
-        return Err(Stale::Spread(spread));
-    }
     let y = lin.j * delta;
     // Nor may it shrink as much along a sigma direction that carries more than MIN_SHARE of
     // the ground ellipse: the regression is a secant across the reference's spread, and with the state
     // much tighter along a direction the impact depends on nonlinearly (late in flight, the
     // drag parameter) it held the ellipse's minor axis 10–19 % wide.
-    if limits.refuse_shrunk {
-        for k in 0..N7 {
-            let rho = b[(k, k)] * N7 as f64;
-            if rho * MAX_LINEAR_SPREAD < 1.0 && lin.share[k] > MIN_SHARE {
-                return Err(Stale::Shrunk(rho));
-            }
-        }
-    }
+    let shrunk = (0..N7)
+        .map(|k| b[(k, k)] * N7 as f64)
+        .zip(lin.share)
+        .find(|&(rho, share)| rho * MAX_LINEAR_SPREAD < 1.0 && share > MIN_SHARE)
+        .map(|(rho, _)| rho);
     let c = lin.j * p7 * lin.j.transpose() + lin.omega;
     let point = vec3::add(
         lin.centre,
@@ -652,13 +666,18 @@ fn linearised_impact_within(
     );
     let g = Geodetic::from_ecef_m(point).map_err(|_| Stale::Numerical)?;
     let cov = [c[(0, 0)], 0.5 * (c[(0, 1)] + c[(1, 0)]), c[(1, 1)]];
-    Ok(GroundEstimate {
-        t_s: lin.t_impact_s + y[2],
-        sigma_t_s: c[(2, 2)].max(0.0).sqrt(),
-        lat_deg: g.lat_deg(),
-        lon_deg: g.lon_deg(),
-        cov_en_m2: cov,
-        ellipse95: Ellipse::from_cov(cov, CHI2_2_95),
+    Ok(Mapped {
+        d2,
+        spread,
+        shrunk,
+        impact: GroundEstimate {
+            t_s: lin.t_impact_s + y[2],
+            sigma_t_s: c[(2, 2)].max(0.0).sqrt(),
+            lat_deg: g.lat_deg(),
+            lon_deg: g.lon_deg(),
+            cov_en_m2: cov,
+            ellipse95: Ellipse::from_cov(cov, CHI2_2_95),
+        },
     })
 }
 
@@ -672,8 +691,9 @@ pub enum Basis {
     /// apogee and ground track are that computation's).
     Linearised { age_s: f64 },
     /// Linearised like `Linearised`, from a reference that is due for renewal (older than
-    /// [`LiveProducts::refresh_s`], or the uncertainty shrank along a direction the ellipse
-    /// depends on): published at once, with a full computation to follow
+    /// [`LiveProducts::refresh_s`], or the state shrank, moved or spread past the linearised
+    /// region but within [`MAX_PROVISIONAL_D2`] and [`MAX_PROVISIONAL_SPREAD`]): published at
+    /// once, with a full computation to follow
     /// ([`LiveProducts::provisional`]; on the IRBM tracks its ellipse axes are within 5 % of
     /// the full computation's at p1 and p99, test
     /// `linearised_products_agree_with_full_products_on_the_irbm_tracks`).
@@ -719,6 +739,15 @@ pub type RefreshItem<'a> = (
     Option<(&'a GaussianState, f64)>,
 );
 
+/// What a reference says of a later state ([`LiveProducts::linearise`]).
+struct Said {
+    products: Products,
+    age_s: f64,
+    /// `Ok` when good as linearised products, else whether the refusal was for the state's
+    /// region (stale).
+    strict: Result<(), bool>,
+}
+
 /// A track update for [`LiveProducts::quick_many`]: id, state, boost probability, whether the
 /// track has an early (launch-point) state.
 pub type QuickItem<'a> = (u64, &'a GaussianState, f64, bool);
@@ -753,12 +782,19 @@ impl LiveProducts {
         boost_probability: f64,
         has_early: bool,
     ) -> Option<(Products, Basis)> {
-        match self.linearise(id, s, boost_probability, has_early, STRICT) {
-            Ok((p, age_s)) => {
+        match self.linearise(id, s, boost_probability, has_early) {
+            Ok(Said {
+                products,
+                age_s,
+                strict: Ok(()),
+            }) => {
                 self.linearised += 1;
-                Some((p, Basis::Linearised { age_s }))
+                Some((products, Basis::Linearised { age_s }))
             }
-            Err(stale) => {
+            Ok(Said {
+                strict: Err(stale), ..
+            })
+            | Err(stale) => {
                 self.stale += usize::from(stale);
                 None
             }
@@ -779,11 +815,9 @@ impl LiveProducts {
         boost_probability: f64,
         has_early: bool,
     ) -> Option<(Products, Basis)> {
-        let (p, age_s) = self
-            .linearise(id, s, boost_probability, has_early, LENIENT)
-            .ok()?;
+        let said = self.linearise(id, s, boost_probability, has_early).ok()?;
         self.provisional += 1;
-        Some((p, Basis::Provisional { age_s }))
+        Some((said.products, Basis::Provisional { age_s: said.age_s }))
     }
 
     /// [`LiveProducts::quick`], else [`LiveProducts::provisional`], for the updates of one
@@ -792,56 +826,55 @@ impl LiveProducts {
     /// ([`LiveProducts::refresh_many`]); after `None` it is on the detection-to-product path.
     pub fn quick_many(&mut self, items: &[QuickItem<'_>]) -> Vec<Option<(Products, Basis)>> {
         use rayon::prelude::*;
-        let one = |&(id, s, boost, has_early): &QuickItem<'_>| match self
-            .linearise(id, s, boost, has_early, STRICT)
-        {
-            Ok((p, age_s)) => (Some((p, Basis::Linearised { age_s })), false),
-            Err(stale) => (
-                self.linearise(id, s, boost, has_early, LENIENT)
-                    .ok()
-                    .map(|(p, age_s)| (p, Basis::Provisional { age_s })),
-                stale,
-            ),
-        };
-        let out: Vec<_> = if items.len() >= crate::tracker::PARALLEL_MIN_TRACKS {
+        let one =
+            |&(id, s, boost, has_early): &QuickItem<'_>| self.linearise(id, s, boost, has_early);
+        let said: Vec<_> = if items.len() >= crate::tracker::PARALLEL_MIN_TRACKS {
             items.par_iter().map(one).collect()
         } else {
             items.iter().map(one).collect()
         };
-        out.into_iter()
-            .map(|(p, stale)| {
-                self.stale += usize::from(stale);
-                match &p {
-                    Some((_, Basis::Linearised { .. })) => self.linearised += 1,
-                    Some(_) => self.provisional += 1,
-                    None => {}
+        said.into_iter()
+            .map(|said| match said {
+                Ok(Said {
+                    products,
+                    age_s,
+                    strict,
+                }) => {
+                    if let Err(stale) = strict {
+                        self.stale += usize::from(stale);
+                        self.provisional += 1;
+                        Some((products, Basis::Provisional { age_s }))
+                    } else {
+                        self.linearised += 1;
+                        Some((products, Basis::Linearised { age_s }))
+                    }
                 }
-                p
+                Err(stale) => {
+                    self.stale += usize::from(stale);
+                    None
+                }
             })
             .collect()
     }
 
-    /// The linearised products and the reference's age within `limits`. Refused: whether because the state moved, spread or shrank
-    /// out of the reference's region (`true`) or for another reason (`false`: no reference,
-    /// too old, a changed model set, classification or early state).
+    /// What the reference of track `id` says of state `s`: products good as provisional ones
+    /// (within [`LENIENT`]), and as linearised ones too when `strict` is `Ok` (within
+    /// [`STRICT`] and [`LiveProducts::refresh_s`]). The state is mapped back once for both.
+    /// A refusal (`Err`, or `strict`'s) carries whether the strict test refused for the
+    /// state's region (counted in [`LiveProducts::stale`]) rather than for no reference, age,
+    /// or a changed model set, classification or early state.
     fn linearise(
         &self,
         id: u64,
         s: &GaussianState,
         boost_probability: f64,
         has_early: bool,
-        limits: Limits,
-    ) -> Result<(Products, f64), bool> {
+    ) -> Result<Said, bool> {
         let r = self.refs.get(&id).ok_or(false)?;
-        let age = s.t_s - r.t_s;
-        let max_age = if limits.any_age {
-            f64::INFINITY
-        } else {
-            self.refresh_s
-        };
+        let age_s = s.t_s - r.t_s;
         // A change of the IMM's model set (the boost model retired after burnout, or back)
         // changes the combined covariance at once: the reference no longer describes it.
-        if !(0.0..=max_age).contains(&age)
+        if !(0.0..).contains(&age_s)
             || (has_early && !r.had_early)
             || (boost_probability > 0.0) != r.boost_active
         {
@@ -851,22 +884,35 @@ impl LiveProducts {
         if classification != r.products.classification {
             return Err(false);
         }
-        let impact = match &r.linearisation {
-            Some(lin) => Some(linearised_impact_within(lin, s, limits).map_err(|_| true)?),
+        // Past its age the reference is not strict whatever the state; the region then
+        // decides, and is what a strict refusal counts as stale.
+        let young = age_s <= self.refresh_s;
+        let (impact, strict) = match &r.linearisation {
+            Some(lin) => {
+                let m = map_back(lin, s).map_err(|_| young)?;
+                LENIENT.admit(&m).map_err(|_| young)?;
+                let strict = if young {
+                    STRICT.admit(&m).map_err(|_| true)
+                } else {
+                    Err(false)
+                };
+                (Some(m.impact), strict)
+            }
             // No impact at the reference (orbital, or a flight that did not come down): the
             // same until the reference is renewed.
-            None if r.products.impact.is_none() => None,
+            None if r.products.impact.is_none() => (None, if young { Ok(()) } else { Err(false) }),
             None => return Err(false),
         };
-        Ok((
-            Products {
+        Ok(Said {
+            products: Products {
                 classification,
                 evidence,
                 impact,
                 ..r.products.clone()
             },
-            age,
-        ))
+            age_s,
+            strict,
+        })
     }
 
     /// Full products of track `id` at `s`, kept as its new reference.
