@@ -380,15 +380,19 @@ impl Track {
         let s = &self.imm.states[self.imm.mode()];
         [s.x[0], s.x[1], s.x[2]]
     }
+    /// What a prediction to `t_s` starts from: the posterior, or once the track has been unseen
+    /// for more than [`COAST_AFTER_S`] by then, its coasting prediction.
+    fn predicts_from(&self, t_s: f64) -> &ImmState {
+        match &self.coast {
+            Some(c) if c.t_s() <= t_s && t_s - self.imm.t_s() > COAST_AFTER_S => c,
+            _ => &self.imm,
+        }
+    }
     /// The last posterior at or before `t_s` and the index after it in the history, for
     /// re-filtering a late observation.
     fn base_before(&self, t_s: f64) -> Option<(&ImmState, usize)> {
         if self.imm.t_s() <= t_s {
-            let base = match &self.coast {
-                Some(c) if c.t_s() <= t_s && t_s - self.imm.t_s() > COAST_AFTER_S => c,
-                _ => &self.imm,
-            };
-            return Some((base, self.history.len()));
+            return Some((self.predicts_from(t_s), self.history.len()));
         }
         let k = self.history.iter().rposition(|(_, s)| s.t_s() <= t_s)?;
         Some((&self.history[k].1, k + 1))
@@ -500,10 +504,7 @@ impl MultiTargetTracker {
     /// before the full IMM prediction.
     fn rough_prediction(track: &Track, t_s: f64) -> ([f64; 3], f64) {
         // From where the IMM prediction will start (a long-coasting track's coast).
-        let imm = match &track.coast {
-            Some(c) if c.t_s() <= t_s && t_s - track.imm.t_s() > COAST_AFTER_S => c,
-            _ => &track.imm,
-        };
+        let imm = track.predicts_from(t_s);
         let s = &imm.states[imm.mode()];
         let dt = t_s - s.t_s;
         let r = [s.x[0], s.x[1], s.x[2]];
@@ -684,24 +685,16 @@ impl MultiTargetTracker {
         // The updates (with the re-filtering of what came after a late batch) and their
         // bookkeeping are independent per track too: one job per assigned track, in track
         // order, each with its track, over the pool when there are enough.
-        let mut jobs: Vec<Option<UpdateJob>> = Vec::new();
-        let mut job_of = vec![usize::MAX; self.tracks.len()];
-        for (ti, det) in assignment.iter().enumerate() {
-            let Some(di) = *det else { continue };
-            let Some((pred, after)) = predictions
-                .get_mut(slot[ti] as usize)
-                .and_then(Option::take)
-            else {
-                continue;
-            };
-            job_of[ti] = jobs.len();
-            jobs.push(Some((di, pred, after, pda[ti].take())));
-        }
         let mut work: Vec<(&mut Track, UpdateJob)> = self
             .tracks
             .iter_mut()
+            .zip(&assignment)
             .enumerate()
-            .filter_map(|(ti, tr)| Some((tr, jobs.get_mut(job_of[ti])?.take()?)))
+            .filter_map(|(ti, (tr, det))| {
+                let di = (*det)?;
+                let (pred, after) = predictions.get_mut(slot[ti] as usize)?.take()?;
+                Some((tr, (di, pred, after, pda[ti].take())))
+            })
             .collect();
         let cfg = &self.cfg;
         let latest_t_s = self.latest_t_s;
