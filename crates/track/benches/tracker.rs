@@ -98,11 +98,10 @@ fn main() {
         let obs = observations(&s, limit);
         for (association, products) in runs {
             if run_section(&name(association, products)) {
-                if std::env::var_os("TP_INSTALL").is_some() {
-                    rayon::scope(|_| breakup_with_products(&obs, association, products));
-                } else {
-                    breakup_with_products(&obs, association, products);
-                }
+                // The node's tracker runs on a worker of its thread pool, so the parallel steps
+                // of a batch start on the current thread and the other worker steals, instead
+                // of the caller injecting each one and sleeping until it is done.
+                rayon::scope(|_| breakup_with_products(&obs, association, products));
             }
         }
     }
