@@ -11,7 +11,9 @@
 //!   batches arrive at their scenario times (the node as one server at real-time pace); the
 //!   100–199 bucket also without the cloud's first minute (from the first batch with ≥ 100
 //!   live tracks), when fresh tentative tracks gate much of the cloud;
-//! - the tracker's phase times per batch at 100–199 live tracks (`PhaseTimes`).
+//! - the tracker's phase times per batch at 100–199 live tracks (`PhaseTimes`); with
+//!   `TP_BENCH_SLOW_MS=1.5` (any figure), each such batch whose last product took longer
+//!   prints its breakdown.
 //!
 //! Sections: `cargo bench -p tripoint-track --bench tracker -- throughput` (or `products`,
 //! `latency`, `hybrid`, `"hybrid live"`, `gnn`, `jpda`). Under `cargo test` (no `--bench`
@@ -149,27 +151,27 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
     // waits while the server is busy with earlier work (Lindley's recursion).
     let mut busy_until = f64::NEG_INFINITY;
     let t_first = obs.first().map_or(0.0, |b| b[0].t_s);
+    let slow_ms: Option<f64> = std::env::var("TP_BENCH_SLOW_MS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let t_start = Instant::now();
     for b in obs {
         let arrival = b[0].t_s - t_first;
         let wait = (busy_until - arrival).max(0.0);
         let before = tracker.times.clone();
         let start = Instant::now();
-        let events = tracker.process_batch(b);
+        // Association and updates first; products of the updated tracks; then management
+        // (merges, deletions, new tracks), off the detection-to-product path.
+        let step = tracker.update_batch(b);
+        let events = step.updated();
         let t_updated = start.elapsed().as_secs_f64();
-        let n_live = tracker.tracks().len();
-        if (100..200).contains(&n_live) {
-            phases.add_between(&before, &tracker.times);
-            phase_batches += 1;
-            phase_detections += b.len() as u64;
-        }
-        max_live = max_live.max(n_live);
         // Per detection whose track got products: batch start → its products out.
         let mut done: Vec<f64> = Vec::new();
         let mut deferred = Vec::new();
         let p0 = Instant::now();
         // Track index by id, once per batch (not a search per event).
-        let index: HashMap<u64, usize> = tracker
+        let index: HashMap<u64, usize> = step
+            .tracker()
             .tracks()
             .iter()
             .enumerate()
@@ -178,7 +180,11 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
         let updates: Vec<_> = events
             .iter()
             .filter(|e| e.confirmed)
-            .filter_map(|ev| index.get(&ev.track_id).map(|&i| &tracker.tracks()[i]))
+            .filter_map(|ev| {
+                index
+                    .get(&ev.track_id)
+                    .map(|&i| &step.tracker().tracks()[i])
+            })
             .map(|tr| (tr, tr.estimate()))
             .collect();
         match path {
@@ -236,8 +242,43 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
             }
         }
         product_secs += p0.elapsed().as_secs_f64();
+        let n_wait = deferred.iter().filter(|d| d.1).count();
+        drop(updates);
+        drop(deferred);
+        step.finish();
         let service = start.elapsed().as_secs_f64();
+        let n_live = tracker.tracks().len();
+        if (100..200).contains(&n_live) {
+            phases.add_between(&before, &tracker.times);
+            phase_batches += 1;
+            phase_detections += b.len() as u64;
+        }
+        max_live = max_live.max(n_live);
         busy_until = arrival + wait + service;
+        // With TP_BENCH_SLOW_MS set, each batch at 100–199 live tracks whose last product took
+        // longer than that prints its breakdown (where the latency tail comes from).
+        let last_product_ms = done.iter().copied().fold(0.0, f64::max) * 1e3;
+        if slow_ms.is_some_and(|ms| last_product_ms > ms) && (100..200).contains(&n_live) {
+            let mut ph = tripoint_track::tracker::PhaseTimes::default();
+            ph.add_between(&before, &tracker.times);
+            let us = |ns: u64| ns / 1000;
+            eprintln!(
+                "slow batch at T+{:.1} s: {n_live} live ({} confirmed), {} detections; updated {:.3} ms, last product {last_product_ms:.3} ms ({} products, {n_wait} waited for a full computation); pre-gate {} µs, predict and gate {} µs ({} predictions, {} gate tests, {} gated), associate {} µs, update {} µs ({} updates)",
+                b[0].t_s - t_first,
+                tracker.tracks().iter().filter(|t| t.is_confirmed()).count(),
+                b.len(),
+                t_updated * 1e3,
+                done.len(),
+                us(ph.pregate_ns),
+                us(ph.predict_ns),
+                ph.predictions,
+                ph.gate_tests,
+                ph.gated,
+                us(ph.associate_ns),
+                us(ph.update_ns),
+                ph.updates,
+            );
+        }
         if n_live >= 100 {
             // The cloud's first minute: from the first batch with ≥ 100 live tracks.
             let onset = *cloud_from.get_or_insert(b[0].t_s);

@@ -464,6 +464,60 @@ pub struct TrackEvent {
     pub new: bool,
 }
 
+/// What the update half of a batch leaves to its management half: which of the batch's
+/// detections were used or explained, and the pairs of tracks due to merge.
+#[derive(Clone, Debug)]
+struct Pending {
+    used: Vec<bool>,
+    explained: Vec<bool>,
+    shared_merges: Vec<(u64, u64)>,
+}
+
+/// A batch whose tracks are updated and whose track management (infrared cues, merges of
+/// duplicates, deletions, new tentative tracks) is still to come: made by
+/// [`MultiTargetTracker::update_batch`]. Publish the updated tracks' products from
+/// [`BatchStep::tracker`], then [`BatchStep::finish`]; dropping the step finishes it too, so
+/// a batch can never be left half-processed. While the step lives the tracker cannot take
+/// another batch (the step holds it mutably).
+#[derive(Debug)]
+pub struct BatchStep<'a> {
+    tracker: &'a mut MultiTargetTracker,
+    batch: &'a [Observation],
+    updated: Vec<TrackEvent>,
+    pending: Option<Pending>,
+}
+
+impl BatchStep<'_> {
+    /// The tracks updated by this batch (their estimates are final for the batch unless a
+    /// merge in [`BatchStep::finish`] folds one into an older duplicate).
+    pub fn updated(&self) -> &[TrackEvent] {
+        &self.updated
+    }
+
+    /// The tracker with this batch's updates applied.
+    pub fn tracker(&self) -> &MultiTargetTracker {
+        self.tracker
+    }
+
+    /// Runs the batch's track management. Returns the events of the tracks it started.
+    pub fn finish(mut self) -> Vec<TrackEvent> {
+        self.manage()
+    }
+
+    fn manage(&mut self) -> Vec<TrackEvent> {
+        match self.pending.take() {
+            Some(p) => self.tracker.manage_batch(self.batch, &self.updated, p),
+            None => Vec::new(),
+        }
+    }
+}
+
+impl Drop for BatchStep<'_> {
+    fn drop(&mut self) {
+        self.manage();
+    }
+}
+
 /// The multi-target tracker.
 #[derive(Clone, Debug)]
 pub struct MultiTargetTracker {
@@ -521,19 +575,44 @@ impl MultiTargetTracker {
     }
 
     /// Processes one batch: the detections of one sensor at one time. Returns what happened to
-    /// tracks.
+    /// tracks: the updated tracks' events, then the new tracks'.
     pub fn process_batch(&mut self, batch: &[Observation]) -> Vec<TrackEvent> {
-        let Some(first) = batch.first() else {
-            return Vec::new();
+        let step = self.update_batch(batch);
+        let mut events = step.updated().to_vec();
+        events.extend(step.finish());
+        events
+    }
+
+    /// The first half of [`MultiTargetTracker::process_batch`]: association and the tracks'
+    /// updates. The returned step gives the updated tracks (publish their products now), then
+    /// runs track management when finished or dropped. Splitting the two keeps management
+    /// (merge tests over the whole population, new tracks in a debris cloud) off the
+    /// detection-to-product path; the results are the same as `process_batch`'s.
+    pub fn update_batch<'a>(&'a mut self, batch: &'a [Observation]) -> BatchStep<'a> {
+        let (updated, pending) = match self.update_tracks(batch) {
+            Some((updated, pending)) => (updated, Some(pending)),
+            None => (Vec::new(), None),
         };
+        BatchStep {
+            tracker: self,
+            batch,
+            updated,
+            pending,
+        }
+    }
+
+    /// Association and updates; `None` for a batch refused whole (empty, too late, a clock
+    /// jump).
+    fn update_tracks(&mut self, batch: &[Observation]) -> Option<(Vec<TrackEvent>, Pending)> {
+        let first = batch.first()?;
         let t = first.t_s;
         if t < self.latest_t_s - self.cfg.oosm_window_s {
             self.rejected.too_late += batch.len();
-            return Vec::new();
+            return None;
         }
         if t > self.latest_t_s + self.cfg.max_time_jump_s && !self.tracks.is_empty() {
             self.rejected.time_jump += batch.len();
-            return Vec::new();
+            return None;
         }
         self.latest_t_s = self.latest_t_s.max(t);
         let mut lap = std::time::Instant::now();
@@ -808,6 +887,31 @@ impl MultiTargetTracker {
 
         self.times.updates += events.len() as u64;
         split(&mut self.times.update_ns);
+        let pending = Pending {
+            used,
+            explained,
+            shared_merges,
+        };
+        Some((events, pending))
+    }
+
+    /// The second half of [`MultiTargetTracker::process_batch`], for the batch just updated:
+    /// infrared cues, merges of duplicate tracks, deletions, and tentative tracks on the
+    /// detections nothing explained. Returns the new tracks' events.
+    fn manage_batch(
+        &mut self,
+        batch: &[Observation],
+        updated: &[TrackEvent],
+        pending: Pending,
+    ) -> Vec<TrackEvent> {
+        let Pending {
+            used,
+            explained,
+            shared_merges,
+        } = pending;
+        let t = batch.first().map_or(self.latest_t_s, |o| o.t_s);
+        let start = std::time::Instant::now();
+        let mut events = Vec::new();
         // Infrared detections that no track explains become cues.
         for (di, obs) in batch.iter().enumerate() {
             if used[di] {
@@ -826,7 +930,7 @@ impl MultiTargetTracker {
         }
 
         // Merge duplicate tracks of one object.
-        self.merge_duplicates(&events, &shared_merges);
+        self.merge_duplicates(updated, &shared_merges);
 
         self.delete_stale();
 
@@ -845,7 +949,7 @@ impl MultiTargetTracker {
                 self.tracks.push(track);
             }
         }
-        split(&mut self.times.manage_ns);
+        self.times.manage_ns += start.elapsed().as_nanos() as u64;
         events
     }
 
