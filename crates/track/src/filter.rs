@@ -222,11 +222,22 @@ pub struct PredictedMeasurement {
     /// Mean predicted measurement (angles unwrapped around the mean state's prediction).
     h: [f64; 4],
     s_inv: [[f64; 4]; 4],
+    /// The innovation variances (S's diagonal).
+    s_diag: [f64; 4],
     log_det_s: f64,
     dim: usize,
 }
 
 impl PredictedMeasurement {
+    /// The window of the first measurement component (a radar's range) outside which a
+    /// detection cannot pass a gate of `gate_d2`: νᵀ S⁻¹ ν ≥ ν₀² / S₀₀ for any ν, so
+    /// |z₀ − h₀| ≤ √(gate_d2 · S₀₀) is necessary. Widened by a relative 10⁻⁹ so that rounding
+    /// never excludes a detection the full test would pass.
+    pub fn first_component_window(&self, gate_d2: f64) -> (f64, f64) {
+        let half = (gate_d2 * self.s_diag[0]).max(0.0).sqrt() * (1.0 + 1e-9);
+        (self.h[0] - half, self.h[0] + half)
+    }
+
     /// The innovation of a detection of the same sensor and time.
     pub fn innovation(&self, obs: &Observation) -> Innovation {
         let nu = obs.residual(&obs.z, &self.h);
@@ -259,7 +270,9 @@ fn predicted_m<const M: usize>(
         h[i] = obs.z[i] - m.nu[i];
     }
     let mut s_inv = [[0.0; 4]; 4];
+    let mut s_diag = [0.0; 4];
     for i in 0..M {
+        s_diag[i] = m.s[(i, i)];
         for j in 0..M {
             s_inv[i][j] = inv[(i, j)];
         }
@@ -267,6 +280,7 @@ fn predicted_m<const M: usize>(
     Some(PredictedMeasurement {
         h,
         s_inv,
+        s_diag,
         log_det_s: log_det,
         dim: M,
     })

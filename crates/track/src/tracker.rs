@@ -324,6 +324,10 @@ pub const SHARED_BATCHES_TO_MERGE: u32 = 10;
 /// part (below it, handing work to threads costs more than it saves).
 pub const PARALLEL_MIN_TRACKS: usize = 16;
 
+/// A track with more pre-gate candidates than this in a radar batch tests only those in its
+/// range window (fewer, a binary search and a membership test each, are tested directly).
+const RANGE_WINDOW_MIN_CANDIDATES: usize = 8;
+
 /// An assigned track's update: its detection, prediction, where its history resumes, and its
 /// JPDA weights (`None` under GNN).
 type UpdateJob = (usize, ImmState, usize, Option<TrackWeights>);
@@ -434,8 +438,8 @@ pub struct PhaseTimes {
     /// IMM predictions made, and updates.
     pub predictions: u64,
     pub updates: u64,
-    /// Detections tested against a track's predicted measurement (the pre-gate's candidates),
-    /// and those inside the gate.
+    /// Detections tested against a track's predicted measurement (the pre-gate's candidates,
+    /// within the track's range window in a radar batch), and those inside the gate.
     pub gate_tests: u64,
     pub gated: u64,
 }
@@ -648,8 +652,25 @@ impl MultiTargetTracker {
                 near.push((ti, base, after, std::mem::take(&mut candidates)));
             }
         }
+        // A radar batch (one sensor, one time, one kind) sorted by range: a track's gate admits
+        // only detections in a range window (`first_component_window`), so in a debris cloud,
+        // where every track's pre-gate takes in the whole batch, each tests a few.
+        let by_range: Option<Vec<(f64, usize)>> = {
+            let dim = first.dim();
+            let radar = batch
+                .iter()
+                .all(|o| matches!(o.kind, ObservationKind::Radar { .. }) && o.dim() == dim);
+            radar.then(|| {
+                let mut v: Vec<(f64, usize)> = batch
+                    .iter()
+                    .enumerate()
+                    .map(|(di, o)| (o.z[0], di))
+                    .collect();
+                v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                v
+            })
+        };
         split(&mut pregate_ns);
-        self.times.gate_tests += near.iter().map(|n| n.3.len() as u64).sum::<u64>();
         // IMM prediction and gating are independent per track: over the thread pool when there
         // are enough of them, collected in track order (the same hypotheses, in the same order,
         // as one thread makes).
@@ -658,36 +679,72 @@ impl MultiTargetTracker {
             |&(ti, base, after, ref cands): &(usize, &ImmState, usize, Vec<usize>)| {
                 let pred = base.predict(&cfg.imm, t);
                 let combined = pred.combined();
-                // One predicted measurement per track and batch (one sensor, one time); detections
-                // with and without range rate differ in dimension, so key on it.
-                let mut by_dim: [Option<crate::filter::PredictedMeasurement>; 5] =
-                    Default::default();
                 let mut gated = Vec::new();
-                for &di in cands {
+                let mut tests = 0u64;
+                let mut test = |pm: &crate::filter::PredictedMeasurement, di: usize| {
                     let obs = &batch[di];
-                    let slot = &mut by_dim[obs.dim()];
-                    if slot.is_none() {
-                        *slot =
-                            crate::filter::predicted_measurement(cfg.imm.filter, &combined, obs);
+                    tests += 1;
+                    let inn = pm.innovation(obs);
+                    if inn.d2 <= cfg.gate_d2[obs.dim()] {
+                        gated.push(Hypothesis {
+                            track: ti,
+                            detection: di,
+                            innovation: inn,
+                        });
                     }
-                    if let Some(inn) = slot.as_ref().map(|pm| pm.innovation(obs)) {
-                        if inn.d2 <= cfg.gate_d2[obs.dim()] {
-                            gated.push(Hypothesis {
-                                track: ti,
-                                detection: di,
-                                innovation: inn,
-                            });
+                };
+                match (&by_range, cands.first()) {
+                    // Many candidates of one radar: those in the track's range window, in
+                    // detection order (the same hypotheses as testing every candidate).
+                    (Some(sorted), Some(&d0)) if cands.len() > RANGE_WINDOW_MIN_CANDIDATES => {
+                        let obs = &batch[d0];
+                        if let Some(pm) =
+                            crate::filter::predicted_measurement(cfg.imm.filter, &combined, obs)
+                        {
+                            let (lo, hi) = pm.first_component_window(cfg.gate_d2[obs.dim()]);
+                            let start = sorted.partition_point(|&(r, _)| r < lo);
+                            for &(r, di) in &sorted[start..] {
+                                if r > hi {
+                                    break;
+                                }
+                                if cands.binary_search(&di).is_ok() {
+                                    test(&pm, di);
+                                }
+                            }
+                            gated.sort_unstable_by_key(|h| h.detection);
+                        }
+                    }
+                    _ => {
+                        // One predicted measurement per track and batch (one sensor, one
+                        // time); detections with and without range rate differ in dimension,
+                        // so key on it.
+                        let mut by_dim: [Option<crate::filter::PredictedMeasurement>; 5] =
+                            Default::default();
+                        for &di in cands {
+                            let obs = &batch[di];
+                            let slot = &mut by_dim[obs.dim()];
+                            if slot.is_none() {
+                                *slot = crate::filter::predicted_measurement(
+                                    cfg.imm.filter,
+                                    &combined,
+                                    obs,
+                                );
+                            }
+                            if let Some(pm) = slot.as_ref() {
+                                test(pm, di);
+                            }
                         }
                     }
                 }
-                (ti, pred, after, gated)
+                (ti, pred, after, gated, tests)
             };
         let predicted: Vec<_> = if near.len() >= PARALLEL_MIN_TRACKS {
             near.par_iter().map(predict_and_gate).collect()
         } else {
             near.iter().map(predict_and_gate).collect()
         };
-        for (ti, pred, after, gated) in predicted {
+        self.times.gate_tests += predicted.iter().map(|p| p.4).sum::<u64>();
+        for (ti, pred, after, gated, _) in predicted {
             slot[ti] = predictions.len() as u32;
             predictions.push(Some((pred, after)));
             hyps.extend(gated);

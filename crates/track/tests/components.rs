@@ -662,3 +662,50 @@ fn boost_model_retires_after_burnout_and_returns_when_the_object_thrusts() {
         d2(&imm, &truth)
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    /// The tracker tests only the detections of a radar batch inside a track's range window:
+    /// every detection the full gate passes must lie inside it, whatever the covariance
+    /// (correlated, from metres to tens of kilometres) and wherever the detection falls.
+    #[test]
+    fn the_range_window_holds_every_detection_the_gate_passes(
+        scale in prop::collection::vec(1.0f64..30_000.0, 6),
+        corr in prop::collection::vec(-1.0f64..1.0, 15),
+        offsets in prop::collection::vec((-6.0f64..6.0, -6.0f64..6.0, -6.0f64..6.0), 64),
+        range_rate in any::<bool>(),
+    ) {
+        let frame = sado();
+        let x = ballistic_state();
+        // P = L Lᵀ with a random lower-triangular L: correlated, positive definite.
+        let mut l = Covariance::zeros();
+        let mut k = 0;
+        for i in 0..6 {
+            l[(i, i)] = scale[i];
+            for j in 0..i {
+                l[(i, j)] = corr[k] * scale[i];
+                k += 1;
+            }
+        }
+        for i in 6..10 { l[(i, i)] = 1.0; }
+        let pred = GaussianState { x, p: l * l.transpose(), t_s: 0.0 };
+        let mut o = radar_obs(0.0, &x, frame);
+        if range_rate { o.kind = ObservationKind::Radar { range_rate: true }; o.z = o.predict(&x); }
+        let gate = TrackerConfig::default().gate_d2[o.dim()];
+        let pm = filter::predicted_measurement(FilterKind::Ekf, &pred, &o).expect("predicted");
+        let (lo, hi) = pm.first_component_window(gate);
+        let mut passed = 0;
+        // The detection at the predicted measurement itself passes (d² = 0).
+        for (a, b, c) in std::iter::once((0.0, 0.0, 0.0)).chain(offsets) {
+            let mut d = o.clone();
+            d.z[0] += a * (hi - lo) / 2.0;
+            d.z[1] += b * 1e-3;
+            d.z[2] += c * 1e-3;
+            if pm.innovation(&d).d2 <= gate {
+                passed += 1;
+                prop_assert!(d.z[0] >= lo && d.z[0] <= hi, "passed the gate outside the window");
+            }
+        }
+        prop_assert!(passed >= 1, "not even the predicted measurement passed");
+    }
+}
