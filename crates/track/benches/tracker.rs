@@ -164,40 +164,58 @@ fn first_minute_replays(obs: &[Vec<Observation>], reps: usize) {
         .iter()
         .take_while(|b| b[0].t_s - t0 < 60.0)
         .collect();
-    // Per batch: live tracks after it, and the minimum over the replays of its time to updated
-    // and of each product's time.
-    let mut best: Vec<(usize, f64, Vec<f64>)> = Vec::new();
+    // Per batch: live tracks after it, and the minimum over the replays of its time to updated,
+    // of each product's time, and of each of the tracker's phases (ns: pre-gate, prediction and
+    // gating, association, updates).
+    let mut best: Vec<(usize, f64, Vec<f64>, [u64; 4])> = Vec::new();
     for _ in 0..reps {
         let (mut tr, mut lv, mut sc) = (tracker.clone(), live.clone(), schedule.clone());
         for (j, b) in window.iter().enumerate() {
+            let before = tr.times.clone();
             let bt = one_batch(&mut tr, &mut lv, &mut sc, b, ProductsPath::Live);
+            let mut ph = tripoint_track::tracker::PhaseTimes::default();
+            ph.add_between(&before, &tr.times);
+            let phases = [ph.pregate_ns, ph.predict_ns, ph.associate_ns, ph.update_ns];
             let n_live = tr.tracks().len();
             match best.get_mut(j) {
-                Some((_, up, done)) if done.len() == bt.done.len() => {
+                Some((_, up, done, ps)) if done.len() == bt.done.len() => {
                     *up = up.min(bt.t_updated);
                     for (d, x) in done.iter_mut().zip(&bt.done) {
                         *d = d.min(*x);
                     }
+                    for (p, x) in ps.iter_mut().zip(phases) {
+                        *p = (*p).min(x);
+                    }
                 }
                 Some(_) => panic!("replays differ at batch {j}: the tracker is not deterministic"),
-                None => best.push((n_live, bt.t_updated, bt.done)),
+                None => best.push((n_live, bt.t_updated, bt.done, phases)),
             }
         }
     }
-    let in_range: Vec<&(usize, f64, Vec<f64>)> = best
+    let in_range: Vec<&(usize, f64, Vec<f64>, [u64; 4])> = best
         .iter()
-        .filter(|(n, _, _)| (100..200).contains(n))
+        .filter(|(n, ..)| (100..200).contains(n))
         .collect();
     let mut updated: Vec<f64> = window
         .iter()
         .zip(&best)
-        .filter(|(_, (n, _, _))| (100..200).contains(n))
-        .flat_map(|(b, (_, up, _))| std::iter::repeat_n(up * 1e3, b.len()))
+        .filter(|(_, (n, ..))| (100..200).contains(n))
+        .flat_map(|(b, (_, up, ..))| std::iter::repeat_n(up * 1e3, b.len()))
         .collect();
     let mut products: Vec<f64> = in_range
         .iter()
-        .flat_map(|(_, _, done)| done.iter().map(|d| d * 1e3))
+        .flat_map(|(_, _, done, _)| done.iter().map(|d| d * 1e3))
         .collect();
+    let mean_us = |k: usize| {
+        in_range.iter().map(|b| b.3[k] as f64).sum::<f64>() / in_range.len().max(1) as f64 / 1e3
+    };
+    println!(
+        "first-minute replays, phases: mean of the per-batch minimums at 100–199 live: pre-gate {:.0} µs, predict and gate {:.0} µs, associate {:.0} µs, update {:.0} µs",
+        mean_us(0),
+        mean_us(1),
+        mean_us(2),
+        mean_us(3),
+    );
     let (n_u, n_p) = (updated.len(), products.len());
     println!(
         "first-minute replays (Hybrid, Live; minimum of {reps} replays per batch; {} of {} batches at 100–199 live): detection → track updated p50 {:.3} / p99 {:.3} ms ({n_u}); detection → products p50 {:.3} / p99 {:.3} ms ({n_p})",

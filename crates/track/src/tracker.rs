@@ -184,8 +184,6 @@ struct PreGateIndex {
     /// The largest point-gate sigma: bounds every point gate's admission radius.
     max_sigma: f64,
     rays: Vec<usize>,
-    /// Scratch bit set over the detections, for [`PreGateIndex::candidates`].
-    mask: std::cell::RefCell<Vec<u64>>,
 }
 
 impl PreGateIndex {
@@ -210,13 +208,49 @@ impl PreGateIndex {
             by_x,
             max_sigma,
             rays,
-            mask: Default::default(),
         }
     }
 
+    /// The x window of point gates that could admit a track at `p` with radius `sigma`
+    /// (`None`: test every gate).
+    fn x_window(&self, p: [f64; 3], sigma: f64) -> Option<(f64, f64)> {
+        // PreGate::Point admits only within 6 (σ + s) + 2 km, so |Δx| below that.
+        let lim = 6.0 * (sigma + self.max_sigma) + 2_000.0;
+        (lim.is_finite() && p[0].is_finite()).then(|| (p[0] - lim, p[0] + lim))
+    }
+
+    /// Whether detection `di` is among [`PreGateIndex::candidates`] for a track at `p` with
+    /// radius `sigma` (the same test, for one detection).
+    fn is_candidate(&self, di: usize, p: [f64; 3], sigma: f64) -> bool {
+        let indexed = matches!(self.gates[di], PreGate::Point { q, sigma } if q[0].is_finite() && sigma.is_finite());
+        match (indexed, self.x_window(p, sigma), &self.gates[di]) {
+            (true, Some((lo, hi)), PreGate::Point { q, .. }) if q[0] < lo || q[0] > hi => false,
+            (_, _, g) => g.admits(p, sigma),
+        }
+    }
+
+    /// Whether any detection is a candidate for a track at `p` with radius `sigma` (stops at
+    /// the first).
+    fn any(&self, p: [f64; 3], sigma: f64) -> bool {
+        let points = match self.x_window(p, sigma) {
+            Some((lo, hi)) => {
+                let start = self.by_x.partition_point(|&(x, _)| x < lo);
+                self.by_x[start..]
+                    .iter()
+                    .take_while(|&&(x, _)| x <= hi)
+                    .any(|&(_, di)| self.gates[di].admits(p, sigma))
+            }
+            None => self
+                .by_x
+                .iter()
+                .any(|&(_, di)| self.gates[di].admits(p, sigma)),
+        };
+        points || self.rays.iter().any(|&di| self.gates[di].admits(p, sigma))
+    }
+
     /// Fills `out` with the detections whose gate admits a track at `p` with radius `sigma`,
-    /// in detection order.
-    fn candidates(&self, p: [f64; 3], sigma: f64, out: &mut Vec<usize>) {
+    /// in detection order; `mask` is scratch (a bit set over the detections).
+    fn candidates(&self, p: [f64; 3], sigma: f64, out: &mut Vec<usize>, mask: &mut Vec<u64>) {
         out.clear();
         // PreGate::Point admits only within 6 (σ + s) + 2 km, so |Δx| below that.
         let lim = 6.0 * (sigma + self.max_sigma) + 2_000.0;
@@ -250,7 +284,6 @@ impl PreGateIndex {
             out.sort_unstable();
             return;
         }
-        let mut mask = self.mask.borrow_mut();
         mask.clear();
         mask.resize(self.gates.len().div_ceil(64), 0);
         for &di in out.iter() {
@@ -324,9 +357,12 @@ pub const SHARED_BATCHES_TO_MERGE: u32 = 10;
 /// part (below it, handing work to threads costs more than it saves).
 pub const PARALLEL_MIN_TRACKS: usize = 16;
 
-/// A track with more pre-gate candidates than this in a radar batch tests only those in its
-/// range window (fewer, a binary search and a membership test each, are tested directly).
-const RANGE_WINDOW_MIN_CANDIDATES: usize = 8;
+/// A track's pre-gate result for a batch: its candidate detections, or for a radar batch only
+/// its rough position and radius (candidates exist; each is tested when in the range window).
+enum PreGated {
+    Listed(Vec<usize>),
+    Rough([f64; 3], f64),
+}
 
 /// An assigned track's update: its detection, prediction, where its history resumes, and its
 /// JPDA weights (`None` under GNN).
@@ -638,20 +674,6 @@ impl MultiTargetTracker {
         // prediction is kilobytes, and most tracks have none.
         let mut predictions: Vec<Option<(ImmState, usize)>> = Vec::new();
         let mut slot: Vec<u32> = vec![u32::MAX; self.tracks.len()];
-        let mut candidates: Vec<usize> = Vec::new();
-        // Pre-gate, in track order: the tracks near the batch, the posterior each predicts from
-        // (and where its history resumes), and their candidate detections.
-        let mut near: Vec<(usize, &ImmState, usize, Vec<usize>)> = Vec::new();
-        for (ti, track) in self.tracks.iter().enumerate() {
-            let (p, sigma) = Self::rough_prediction(track, t);
-            gates.candidates(p, sigma, &mut candidates);
-            if candidates.is_empty() {
-                continue;
-            }
-            if let Some((base, after)) = track.base_before(t) {
-                near.push((ti, base, after, std::mem::take(&mut candidates)));
-            }
-        }
         // A radar batch (one sensor, one time, one kind) sorted by range: a track's gate admits
         // only detections in a range window (`first_component_window`), so in a debris cloud,
         // where every track's pre-gate takes in the whole batch, each tests a few.
@@ -670,13 +692,36 @@ impl MultiTargetTracker {
                 v
             })
         };
+        let (mut candidates, mut mask): (Vec<usize>, Vec<u64>) = Default::default();
+        // Pre-gate, in track order: the tracks near the batch, the posterior each predicts from
+        // (and where its history resumes), and their candidate detections: listed, or in a
+        // radar batch only known to exist (each is tested in the track's range window).
+        let mut near: Vec<(usize, &ImmState, usize, PreGated)> = Vec::new();
+        for (ti, track) in self.tracks.iter().enumerate() {
+            let (p, sigma) = Self::rough_prediction(track, t);
+            let pre = if by_range.is_some() {
+                if !gates.any(p, sigma) {
+                    continue;
+                }
+                PreGated::Rough(p, sigma)
+            } else {
+                gates.candidates(p, sigma, &mut candidates, &mut mask);
+                if candidates.is_empty() {
+                    continue;
+                }
+                PreGated::Listed(std::mem::take(&mut candidates))
+            };
+            if let Some((base, after)) = track.base_before(t) {
+                near.push((ti, base, after, pre));
+            }
+        }
         split(&mut pregate_ns);
         // IMM prediction and gating are independent per track: over the thread pool when there
         // are enough of them, collected in track order (the same hypotheses, in the same order,
         // as one thread makes).
         let cfg = &self.cfg;
         let predict_and_gate =
-            |&(ti, base, after, ref cands): &(usize, &ImmState, usize, Vec<usize>)| {
+            |&(ti, base, after, ref pre): &(usize, &ImmState, usize, PreGated)| {
                 let pred = base.predict(&cfg.imm, t);
                 let combined = pred.combined();
                 let mut gated = Vec::new();
@@ -693,28 +738,35 @@ impl MultiTargetTracker {
                         });
                     }
                 };
-                match (&by_range, cands.first()) {
-                    // Many candidates of one radar: those in the track's range window, in
-                    // detection order (the same hypotheses as testing every candidate).
-                    (Some(sorted), Some(&d0)) if cands.len() > RANGE_WINDOW_MIN_CANDIDATES => {
-                        let obs = &batch[d0];
-                        if let Some(pm) =
-                            crate::filter::predicted_measurement(cfg.imm.filter, &combined, obs)
-                        {
-                            let (lo, hi) = pm.first_component_window(cfg.gate_d2[obs.dim()]);
+                match (&by_range, pre) {
+                    // A radar batch: the candidates inside the track's range window, in
+                    // detection order (the same hypotheses as testing every candidate). The
+                    // predicted measurement is made, as below, with the first candidate.
+                    (Some(sorted), &PreGated::Rough(p, sigma)) => {
+                        let first_candidate =
+                            (0..batch.len()).find(|&di| gates.is_candidate(di, p, sigma));
+                        let pm = first_candidate.and_then(|d0| {
+                            crate::filter::predicted_measurement(
+                                cfg.imm.filter,
+                                &combined,
+                                &batch[d0],
+                            )
+                        });
+                        if let Some(pm) = pm {
+                            let (lo, hi) = pm.first_component_window(cfg.gate_d2[first.dim()]);
                             let start = sorted.partition_point(|&(r, _)| r < lo);
                             for &(r, di) in &sorted[start..] {
                                 if r > hi {
                                     break;
                                 }
-                                if cands.binary_search(&di).is_ok() {
+                                if gates.is_candidate(di, p, sigma) {
                                     test(&pm, di);
                                 }
                             }
                             gated.sort_unstable_by_key(|h| h.detection);
                         }
                     }
-                    _ => {
+                    (_, PreGated::Listed(cands)) => {
                         // One predicted measurement per track and batch (one sensor, one
                         // time); detections with and without range rate differ in dimension,
                         // so key on it.
@@ -735,6 +787,8 @@ impl MultiTargetTracker {
                             }
                         }
                     }
+                    // Rough pre-gates are made only for radar batches.
+                    (None, PreGated::Rough(..)) => {}
                 }
                 (ti, pred, after, gated, tests)
             };
