@@ -14,8 +14,9 @@
 //! - the tracker's phase times per batch at 100–199 live tracks (`PhaseTimes`); with
 //!   `TP_BENCH_SLOW_MS=1.5` (any figure), each such batch whose last product took longer
 //!   prints its breakdown;
-//! - the cloud's first minute replayed from one snapshot, each batch's times the minimum over
-//!   the replays: the code's latency without this machine's interruptions.
+//! - replays: the cloud's first minute and a later minute at 100–199 live tracks, each
+//!   replayed from one snapshot, each batch's times the minimum over the replays: the code's
+//!   latency without this machine's interruptions.
 //!
 //! Sections: `cargo bench -p tripoint-track --bench tracker -- throughput` (or `products`,
 //! `latency`, `hybrid`, `"hybrid live"`, `gnn`, `jpda`, `replays`). Under `cargo test` (no
@@ -110,22 +111,24 @@ fn main() {
         }
     }
 
-    if run_section("first-minute replays") {
+    if run_section("replays") {
         let s = load("breakup");
         let obs = observations(&s, limit);
         let reps = if full { 15 } else { 2 };
-        rayon::scope(|_| first_minute_replays(&obs, reps));
+        rayon::scope(|_| replays(&obs, reps));
     }
 }
 
-/// The debris cloud's first minute (from the first batch that leaves ≥ 100 live tracks),
-/// replayed `reps` times from one snapshot of the tracker and its products taken just before
-/// it, the default hybrid association with live products. The tracker is deterministic, so each
-/// replay does the same work batch by batch, and the minimum over the replays of each batch's
-/// times is what the code costs without this machine's interruptions (hypervisor steal,
-/// preemption), which move single runs' tails by up to 2×. Latencies over detections as in the
-/// breakup run, for batches at 100–199 live tracks.
-fn first_minute_replays(obs: &[Vec<Observation>], reps: usize) {
+/// Two minutes of `breakup` replayed `reps` times each from a snapshot of the tracker and its
+/// products taken just before, with the default hybrid association and live products: the
+/// debris cloud's first minute (from the first batch that leaves ≥ 100 live tracks), and the
+/// first minute at 100–199 live tracks after it (from the first such batch at least 60 s
+/// later, as the cloud thins out). The tracker is deterministic, so each replay does the same
+/// work batch by batch, and the minimum over the replays of each batch's times is what the
+/// code costs without this machine's interruptions (hypervisor steal, preemption), which move
+/// single runs' tails by up to 2×. Latencies over detections as in the breakup run, for
+/// batches at 100–199 live tracks.
+fn replays(obs: &[Vec<Observation>], reps: usize) {
     let fresh = || {
         (
             MultiTargetTracker::new(TrackerConfig::default()),
@@ -133,37 +136,67 @@ fn first_minute_replays(obs: &[Vec<Observation>], reps: usize) {
             ProductSchedule::new(2.0),
         )
     };
-    // Where the cloud's first minute starts: a first pass finds the batch, a second stops
-    // just before it (a snapshot before every batch would copy the tracker thousands of times).
+    // Where the windows start: a first pass records the live tracks after every batch, a
+    // second stops just before each window (a snapshot before every batch would copy the
+    // tracker thousands of times).
     let (mut tracker, mut live, mut schedule) = fresh();
-    let Some(onset) = obs.iter().position(|b| {
-        one_batch(
-            &mut tracker,
-            &mut live,
-            &mut schedule,
-            b,
-            ProductsPath::Live,
-        );
-        tracker.tracks().len() >= 100
-    }) else {
-        println!("first-minute replays: never ≥ 100 live tracks in this run");
+    let n_live: Vec<usize> = obs
+        .iter()
+        .map(|b| {
+            one_batch(
+                &mut tracker,
+                &mut live,
+                &mut schedule,
+                b,
+                ProductsPath::Live,
+            );
+            tracker.tracks().len()
+        })
+        .collect();
+    let Some(onset) = n_live.iter().position(|&n| n >= 100) else {
+        println!("replays: never ≥ 100 live tracks in this run");
         return;
     };
+    let later = (onset..obs.len())
+        .find(|&i| obs[i][0].t_s - obs[onset][0].t_s >= 60.0 && (100..200).contains(&n_live[i]));
     let (mut tracker, mut live, mut schedule) = fresh();
-    for b in &obs[..onset] {
-        one_batch(
-            &mut tracker,
-            &mut live,
-            &mut schedule,
-            b,
-            ProductsPath::Live,
-        );
+    let mut done = 0;
+    for (what, start) in [
+        ("the cloud's first minute", Some(onset)),
+        ("the first minute at 100–199 live after it", later),
+    ] {
+        let Some(start) = start else {
+            println!("replays of {what}: no such minute in this run");
+            continue;
+        };
+        for b in &obs[done..start] {
+            one_batch(
+                &mut tracker,
+                &mut live,
+                &mut schedule,
+                b,
+                ProductsPath::Live,
+            );
+        }
+        done = start;
+        let t0 = obs[start][0].t_s;
+        let window: Vec<&Vec<Observation>> = obs[start..]
+            .iter()
+            .take_while(|b| b[0].t_s - t0 < 60.0)
+            .collect();
+        replay_window(what, &tracker, &live, &schedule, &window, reps);
     }
-    let t0 = obs[onset][0].t_s;
-    let window: Vec<&Vec<Observation>> = obs[onset..]
-        .iter()
-        .take_while(|b| b[0].t_s - t0 < 60.0)
-        .collect();
+}
+
+/// Replays `window` `reps` times from the snapshot and prints the minimum times.
+fn replay_window(
+    what: &str,
+    tracker: &MultiTargetTracker,
+    live: &LiveProducts,
+    schedule: &ProductSchedule,
+    window: &[&Vec<Observation>],
+    reps: usize,
+) {
     // Per batch: live tracks after it, and the minimum over the replays of its time to updated,
     // of each product's time, and of each of the tracker's phases (ns: pre-gate, prediction and
     // gating, association, updates).
@@ -210,7 +243,7 @@ fn first_minute_replays(obs: &[Vec<Observation>], reps: usize) {
         in_range.iter().map(|b| b.3[k] as f64).sum::<f64>() / in_range.len().max(1) as f64 / 1e3
     };
     println!(
-        "first-minute replays, phases: mean of the per-batch minimums at 100–199 live: pre-gate {:.0} µs, predict and gate {:.0} µs, associate {:.0} µs, update {:.0} µs",
+        "replays of {what}, phases: mean of the per-batch minimums at 100–199 live: pre-gate {:.0} µs, predict and gate {:.0} µs, associate {:.0} µs, update {:.0} µs",
         mean_us(0),
         mean_us(1),
         mean_us(2),
@@ -218,7 +251,7 @@ fn first_minute_replays(obs: &[Vec<Observation>], reps: usize) {
     );
     let (n_u, n_p) = (updated.len(), products.len());
     println!(
-        "first-minute replays (Hybrid, Live; minimum of {reps} replays per batch; {} of {} batches at 100–199 live): detection → track updated p50 {:.3} / p99 {:.3} ms ({n_u}); detection → products p50 {:.3} / p99 {:.3} ms ({n_p})",
+        "replays of {what} (Hybrid, Live; minimum of {reps} replays per batch; {} of {} batches at 100–199 live): detection → track updated p50 {:.3} / p99 {:.3} ms ({n_u}); detection → products p50 {:.3} / p99 {:.3} ms ({n_p})",
         in_range.len(),
         window.len(),
         percentile(&mut updated, 0.5),

@@ -366,7 +366,7 @@ enum PreGated {
 
 /// An assigned track's update: its detection, prediction, where its history resumes, and its
 /// JPDA weights (`None` under GNN).
-type UpdateJob = (usize, ImmState, usize, Option<TrackWeights>);
+type UpdateJob<'a> = (usize, &'a ImmState, usize, Option<TrackWeights>);
 
 /// Longest history a tentative track keeps (updates).
 const MAX_TENTATIVE_HISTORY: usize = 32;
@@ -670,9 +670,7 @@ impl MultiTargetTracker {
         // once per batch; each track's rough position once per batch.
         let gates = PreGateIndex::new(batch);
         let mut hyps: Vec<Hypothesis> = Vec::new();
-        // Predictions of the tracks near the batch, packed (`slot[track]` indexes them): a
-        // prediction is kilobytes, and most tracks have none.
-        let mut predictions: Vec<Option<(ImmState, usize)>> = Vec::new();
+        // `slot[track]` indexes the track's prediction, if it has one (most have none).
         let mut slot: Vec<u32> = vec![u32::MAX; self.tracks.len()];
         // A radar batch (one sensor, one time, one kind) sorted by range: a track's gate admits
         // only detections in a range window (`first_component_window`), so in a debris cloud,
@@ -792,21 +790,22 @@ impl MultiTargetTracker {
                 }
                 (ti, pred, after, gated, tests)
             };
-        let predicted: Vec<_> = if near.len() >= PARALLEL_MIN_TRACKS {
+        // The predictions of the tracks near the batch, packed, where the pool wrote them: a
+        // prediction is kilobytes, and the updates read them in place.
+        let mut predicted: Vec<_> = if near.len() >= PARALLEL_MIN_TRACKS {
             near.par_iter().map(predict_and_gate).collect()
         } else {
             near.iter().map(predict_and_gate).collect()
         };
         self.times.gate_tests += predicted.iter().map(|p| p.4).sum::<u64>();
-        for (ti, pred, after, gated, _) in predicted {
-            slot[ti] = predictions.len() as u32;
-            predictions.push(Some((pred, after)));
-            hyps.extend(gated);
+        for (k, (ti, _, _, gated, _)) in predicted.iter_mut().enumerate() {
+            slot[*ti] = k as u32;
+            hyps.append(gated);
         }
         split(&mut predict_ns);
         self.times.pregate_ns += pregate_ns;
         self.times.predict_ns += predict_ns;
-        self.times.predictions += predictions.len() as u64;
+        self.times.predictions += predicted.len() as u64;
         self.times.gated += hyps.len() as u64;
 
         // Confirmed tracks choose first; tentative tracks share what is left. This keeps the
@@ -875,6 +874,8 @@ impl MultiTargetTracker {
         // The updates (with the re-filtering of what came after a late batch) and their
         // bookkeeping are independent per track too: one job per assigned track, in track
         // order, each with its track, over the pool when there are enough.
+        // Which predictions an update consumes (the rest coast on).
+        let mut consumed = vec![false; predicted.len()];
         let mut work: Vec<(&mut Track, UpdateJob)> = self
             .tracks
             .iter_mut()
@@ -882,8 +883,10 @@ impl MultiTargetTracker {
             .enumerate()
             .filter_map(|(ti, (tr, det))| {
                 let di = (*det)?;
-                let (pred, after) = predictions.get_mut(slot[ti] as usize)?.take()?;
-                Some((tr, (di, pred, after, pda[ti].take())))
+                let k = slot[ti] as usize;
+                let (_, pred, after, _, _) = predicted.get(k)?;
+                consumed[k] = true;
+                Some((tr, (di, pred, *after, pda[ti].take())))
             })
             .collect();
         let cfg = &self.cfg;
@@ -973,11 +976,13 @@ impl MultiTargetTracker {
             } else {
                 work.iter_mut().map(update_one).collect()
             };
+        drop(work);
         // Tracks predicted but not updated coast on from their prediction.
-        for (ti, &k) in slot.iter().enumerate() {
-            let Some((pred, _)) = predictions.get_mut(k as usize).and_then(Option::take) else {
-                continue;
-            };
+        for ((ti, pred, ..), _) in predicted
+            .into_iter()
+            .zip(consumed)
+            .filter(|(_, consumed)| !consumed)
+        {
             let track = &mut self.tracks[ti];
             if pred.t_s() >= track.imm.t_s()
                 && track.coast.as_ref().is_none_or(|c| pred.t_s() >= c.t_s())
