@@ -11,6 +11,7 @@
 //! an equivalent velocity spread before the sigma points are flown). The 95 % ellipse scales
 //! its eigen-axes by √χ²₂(0.95) = √5.991.
 
+use rayon::prelude::*;
 use serde::Serialize;
 use tripoint_physics::dynamics::{BallisticDynamics, ForceModel};
 use tripoint_physics::earth::GM_M3_S2;
@@ -381,21 +382,19 @@ pub fn products_with_linearisation(
             }
             if let Some(chol) = (p7 * N7 as f64).cholesky() {
                 let l = chol.l();
-                let mut pts = Vec::with_capacity(2 * N7);
-                let mut all = true;
-                for k in 0..2 * N7 {
-                    let sign = if k < N7 { 1.0 } else { -1.0 };
-                    let xi = x7 + l.column(k % N7) * sign;
-                    let y = [xi[0], xi[1], xi[2], xi[3], xi[4], xi[5]];
-                    match fly(s.t_s, y, xi[6].exp(), false, 3.0 * 3600.0).impact {
-                        Some(p) => pts.push(p),
-                        None => {
-                            all = false;
-                            break;
-                        }
-                    }
-                }
-                if all {
+                // The sigma points' flights are independent: over the thread pool, so a track
+                // whose products wait for this computation gets them from both cores (in order;
+                // any flight that never lands voids them all).
+                let pts: Option<Vec<_>> = (0..2 * N7)
+                    .into_par_iter()
+                    .map(|k| {
+                        let sign = if k < N7 { 1.0 } else { -1.0 };
+                        let xi = x7 + l.column(k % N7) * sign;
+                        let y = [xi[0], xi[1], xi[2], xi[3], xi[4], xi[5]];
+                        fly(s.t_s, y, xi[6].exp(), false, 3.0 * 3600.0).impact
+                    })
+                    .collect();
+                if let Some(pts) = pts {
                     impact = ground_estimate(&pts);
                     linearisation = ImpactLinearisation::fit(s.t_s, x7, l, var_v, &pts);
                 }
@@ -825,7 +824,6 @@ impl LiveProducts {
     /// `None`, or a provisional basis, means a full computation is due
     /// ([`LiveProducts::refresh_many`]); after `None` it is on the detection-to-product path.
     pub fn quick_many(&mut self, items: &[QuickItem<'_>]) -> Vec<Option<(Products, Basis)>> {
-        use rayon::prelude::*;
         let one =
             |&(id, s, boost, has_early): &QuickItem<'_>| self.linearise(id, s, boost, has_early);
         let said: Vec<_> = if items.len() >= crate::tracker::PARALLEL_MIN_TRACKS {
@@ -951,7 +949,6 @@ impl LiveProducts {
     /// so they run over the thread pool; the products come back in the order of `items`
     /// (track id, state, boost probability, early state).
     pub fn refresh_many(&mut self, items: &[RefreshItem<'_>]) -> Vec<Products> {
-        use rayon::prelude::*;
         let computed: Vec<_> = items
             .par_iter()
             .map(|&(_, s, boost, early)| products_with_linearisation(s, boost, early))
