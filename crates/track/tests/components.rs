@@ -709,3 +709,64 @@ proptest! {
         prop_assert!(passed >= 1, "not even the predicted measurement passed");
     }
 }
+
+/// A node publishes a batch's products between its updates and its track management
+/// (`update_batch`, then `BatchStep::finish`): the split gives the same tracks as
+/// `process_batch`, the updated tracks are visible before management, a new track appears
+/// only with management, and a step dropped without `finish` still runs it.
+#[test]
+fn a_batch_taken_in_two_steps_gives_the_same_tracks_and_never_stays_half_done() {
+    let frame = sado();
+    let scans: Vec<Vec<Observation>> = (0..12)
+        .map(|k| {
+            // The target, and from scan 7 on a second object 40 km down range.
+            let mut scan = vec![target_obs(k as f64, frame)];
+            if k >= 7 {
+                let mut far = target_obs(k as f64, frame);
+                far.z[0] += 40_000.0;
+                scan.push(far);
+            }
+            scan
+        })
+        .collect();
+    let mut whole = MultiTargetTracker::new(TrackerConfig::default());
+    let mut split = MultiTargetTracker::new(TrackerConfig::default());
+    for (k, scan) in scans.iter().enumerate() {
+        let events = whole.process_batch(scan);
+        let step = split.update_batch(scan);
+        // Before management: the batch's updates are in (the same events as `process_batch`
+        // begins with), and no track has been started from it yet.
+        let updated = step.updated().to_vec();
+        assert_eq!(updated[..], events[..updated.len()], "scan {k}");
+        let before: Vec<u64> = step.tracker().tracks().iter().map(|t| t.id).collect();
+        let started: Vec<u64> = if k % 2 == 0 {
+            step.finish().iter().map(|e| e.track_id).collect()
+        } else {
+            // Dropped without `finish`: management runs anyway.
+            drop(step);
+            split
+                .tracks()
+                .iter()
+                .map(|t| t.id)
+                .filter(|id| !before.contains(id))
+                .collect()
+        };
+        let expected: Vec<u64> = events[updated.len()..].iter().map(|e| e.track_id).collect();
+        assert_eq!(started, expected, "scan {k}");
+        assert_eq!(split.tracks().len(), whole.tracks().len(), "scan {k}");
+        if k == 7 {
+            // The second object's first detection starts a track, in the management of a
+            // dropped step.
+            assert_eq!(started.len(), 1);
+            assert_eq!(before.len() + 1, split.tracks().len());
+        }
+    }
+    let states = |t: &MultiTargetTracker| -> Vec<(u64, StateVector)> {
+        t.tracks()
+            .iter()
+            .map(|tr| (tr.id, tr.estimate().x))
+            .collect()
+    };
+    assert_eq!(states(&split), states(&whole));
+    assert_eq!(whole.tracks().len(), 2);
+}
