@@ -232,16 +232,25 @@ pub fn jpda_weights(
     let log_ratio =
         |h: &Hypothesis| h.innovation.log_likelihood() + p.ln_detection_scale(h.innovation.dim);
     let mut out = Vec::new();
+    // Detection-indexed scratch for Fitzgerald's column sums, shared by the clusters.
+    let mut col = vec![0.0; n_dets];
     for hs in clusters(hyps, n_tracks, n_dets).values() {
-        // Per track (in track order): its gated (detection, ln ratio).
-        let mut by_track: std::collections::BTreeMap<usize, Vec<(usize, f64)>> = Default::default();
-        for h in hs {
-            by_track
-                .entry(h.track)
-                .or_default()
-                .push((h.detection, log_ratio(h)));
+        // Per track (in track order): its gated (detection, ln ratio), in the order given. A
+        // stable sort by track groups them (hypotheses come grouped already; a debris cloud's
+        // cluster holds tens of thousands, too many for a map entry each).
+        let mut hs = hs.clone();
+        hs.sort_by_key(|h| h.track);
+        let mut tracks: Vec<usize> = Vec::new();
+        let mut rows: Vec<Vec<(usize, f64)>> = Vec::new();
+        for h in &hs {
+            if tracks.last() != Some(&h.track) {
+                tracks.push(h.track);
+                rows.push(Vec::new());
+            }
+            if let Some(row) = rows.last_mut() {
+                row.push((h.detection, log_ratio(h)));
+            }
         }
-        let (tracks, rows): (Vec<usize>, Vec<Vec<(usize, f64)>>) = by_track.into_iter().unzip();
         // Scale every ratio by the largest, to keep the products finite.
         let top = rows
             .iter()
@@ -257,7 +266,7 @@ pub fn jpda_weights(
             if tracks.len() <= MAX_EXACT_TRACKS && hs.len() <= MAX_EXACT_PAIRS {
                 exact(&g, b)
             } else {
-                fitzgerald(&g, b)
+                fitzgerald(&g, b, &mut col)
             };
         for ((&t, row), (w0, ws)) in tracks.iter().zip(&g).zip(weights) {
             let total = w0 + ws.iter().sum::<f64>();
@@ -320,27 +329,34 @@ fn exact(g: &[Vec<(usize, f64)>], b: f64) -> Vec<(f64, Vec<f64>)> {
     acc
 }
 
-/// Fitzgerald's closed-form approximation for large clusters.
-fn fitzgerald(g: &[Vec<(usize, f64)>], b: f64) -> Vec<(f64, Vec<f64>)> {
-    let mut col: std::collections::HashMap<usize, f64> = Default::default();
+/// Fitzgerald's closed-form approximation for large clusters; `col` is zeroed scratch indexed
+/// by detection (left zeroed).
+fn fitzgerald(g: &[Vec<(usize, f64)>], b: f64, col: &mut [f64]) -> Vec<(f64, Vec<f64>)> {
     for row in g {
         for &(d, v) in row {
-            *col.entry(d).or_insert(0.0) += v;
+            col[d] += v;
         }
     }
-    g.iter()
+    let weights = g
+        .iter()
         .map(|row| {
             let st: f64 = row.iter().map(|(_, v)| v).sum();
             let ws = row
                 .iter()
-                .map(|&(d, v)| v / (st + col[&d] - v + b))
+                .map(|&(d, v)| v / (st + col[d] - v + b))
                 .collect::<Vec<f64>>();
             let assigned: f64 = ws.iter().sum();
             // The miss takes what the detections leave (at least its own share).
             let w0 = (1.0 - assigned).max(b / (st + b));
             (w0, ws)
         })
-        .collect()
+        .collect();
+    for row in g {
+        for &(d, _) in row {
+            col[d] = 0.0;
+        }
+    }
+    weights
 }
 
 #[cfg(test)]
@@ -407,5 +423,37 @@ mod tests {
         let b = w.iter().find(|t| t.track == 21).expect("21");
         assert!(a.detections[0].1 > 0.9, "{a:?}");
         assert!(b.detections[0].1 < 0.1, "{b:?}");
+    }
+
+    /// The weights of a pairing do not depend on the order the hypotheses come in (the tracker
+    /// gives them grouped by track; any caller may not).
+    #[test]
+    fn weights_do_not_depend_on_the_order_of_the_hypotheses() {
+        let p = JpdaParams::default();
+        let mut hyps = Vec::new();
+        for t in 0..12 {
+            for k in 0..5 {
+                hyps.push(hyp(t, (t + 2 * k) % 17, (k as f64) * 1.5 + 0.07 * t as f64));
+            }
+        }
+        let pairs = |w: Vec<TrackWeights>| {
+            let mut v: Vec<(usize, usize, f64)> = w
+                .iter()
+                .flat_map(|tw| tw.detections.iter().map(|&(d, b)| (tw.track, d, b)))
+                .chain(w.iter().map(|tw| (tw.track, usize::MAX, tw.missed)))
+                .collect();
+            v.sort_by_key(|a| (a.0, a.1));
+            v
+        };
+        let grouped = pairs(jpda_weights(&hyps, 12, 17, &p));
+        // Interleaved: every track's first hypothesis, then every second one, …
+        let mut shuffled = hyps.clone();
+        shuffled.sort_by_key(|h| (hyps.iter().position(|x| x == h).unwrap_or(0) % 5, h.track));
+        let interleaved = pairs(jpda_weights(&shuffled, 12, 17, &p));
+        assert_eq!(grouped.len(), 72);
+        for (a, b) in grouped.iter().zip(&interleaved) {
+            assert_eq!((a.0, a.1), (b.0, b.1));
+            assert!((a.2 - b.2).abs() < 1e-12, "{a:?} vs {b:?}");
+        }
     }
 }
