@@ -136,29 +136,33 @@ fn replays(obs: &[Vec<Observation>], reps: usize) {
             ProductSchedule::new(2.0),
         )
     };
-    // Where the windows start: a first pass records the live tracks after every batch, a
-    // second stops just before each window (a snapshot before every batch would copy the
-    // tracker thousands of times).
+    // Where the windows start: a first pass, up to the second window, finds them; a second
+    // stops just before each (a snapshot before every batch would copy the tracker thousands
+    // of times).
     let (mut tracker, mut live, mut schedule) = fresh();
-    let n_live: Vec<usize> = obs
-        .iter()
-        .map(|b| {
-            one_batch(
-                &mut tracker,
-                &mut live,
-                &mut schedule,
-                b,
-                ProductsPath::Live,
-            );
-            tracker.tracks().len()
-        })
-        .collect();
-    let Some(onset) = n_live.iter().position(|&n| n >= 100) else {
+    let (mut onset, mut later) = (None, None);
+    for (i, b) in obs.iter().enumerate() {
+        one_batch(
+            &mut tracker,
+            &mut live,
+            &mut schedule,
+            b,
+            ProductsPath::Live,
+        );
+        let n_live = tracker.tracks().len();
+        match onset {
+            None if n_live >= 100 => onset = Some(i),
+            Some(o) if b[0].t_s - obs[o][0].t_s >= 60.0 && (100..200).contains(&n_live) => {
+                later = Some(i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let Some(onset) = onset else {
         println!("replays: never ≥ 100 live tracks in this run");
         return;
     };
-    let later = (onset..obs.len())
-        .find(|&i| obs[i][0].t_s - obs[onset][0].t_s >= 60.0 && (100..200).contains(&n_live[i]));
     let (mut tracker, mut live, mut schedule) = fresh();
     let mut done = 0;
     for (what, start) in [

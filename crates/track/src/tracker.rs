@@ -172,30 +172,48 @@ impl PreGate {
     }
 }
 
+/// Where the pre-gate looks for a track: its rough position `p`, one-sigma radius `sigma`, and
+/// the x window of point gates that could admit it (`None`: every gate is tested).
+#[derive(Clone, Copy, Debug)]
+struct Rough {
+    p: [f64; 3],
+    sigma: f64,
+    window: Option<(f64, f64)>,
+}
+
 /// The batch's pre-gates, indexed for the question "which detections could a track at `p` with
 /// one-sigma radius `sigma` have made?": point gates sorted by their x coordinate (a track's
 /// candidates lie in an x window; debris clouds stretch along track over hundreds of
 /// kilometres, so the window holds few of them), rays (infrared) tested one by one. Answers
-/// come in detection order, exactly the detections [`PreGate::admits`] admits.
+/// come in detection order, exactly the detections [`PreGate::admits`] admits. A radar batch
+/// (one sensor, one time, one kind) is also sorted by range: a track's gate admits only
+/// detections in a range window (`first_component_window`), so in a debris cloud, where every
+/// track's pre-gate takes in the whole batch, each tests a few.
 struct PreGateIndex {
     gates: Vec<PreGate>,
     /// (x, detection) of the point gates, by x.
     by_x: Vec<(f64, usize)>,
+    /// Per detection: whether it is in `by_x` (else in `rays`).
+    indexed: Vec<bool>,
     /// The largest point-gate sigma: bounds every point gate's admission radius.
     max_sigma: f64,
     rays: Vec<usize>,
+    /// (range, detection) by range, for a radar batch.
+    by_range: Option<Vec<(f64, usize)>>,
 }
 
 impl PreGateIndex {
     fn new(batch: &[Observation]) -> Self {
         let gates: Vec<PreGate> = batch.iter().map(PreGate::new).collect();
         let mut by_x = Vec::new();
+        let mut indexed = vec![false; batch.len()];
         let mut rays = Vec::new();
         let mut max_sigma: f64 = 0.0;
         for (di, g) in gates.iter().enumerate() {
             match g {
                 PreGate::Point { q, sigma } if q[0].is_finite() && sigma.is_finite() => {
                     by_x.push((q[0], di));
+                    indexed[di] = true;
                     max_sigma = max_sigma.max(*sigma);
                 }
                 // Anything non-finite is tested directly (and fails there, as before).
@@ -203,81 +221,70 @@ impl PreGateIndex {
             }
         }
         by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let dim = batch.first().map(Observation::dim);
+        let radar = batch
+            .iter()
+            .all(|o| matches!(o.kind, ObservationKind::Radar { .. }) && Some(o.dim()) == dim);
+        let by_range = radar.then(|| {
+            let mut v: Vec<(f64, usize)> = batch
+                .iter()
+                .enumerate()
+                .map(|(di, o)| (o.z[0], di))
+                .collect();
+            v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            v
+        });
         Self {
             gates,
             by_x,
+            indexed,
             max_sigma,
             rays,
+            by_range,
         }
     }
 
-    /// The x window of point gates that could admit a track at `p` with radius `sigma`
-    /// (`None`: test every gate).
-    fn x_window(&self, p: [f64; 3], sigma: f64) -> Option<(f64, f64)> {
+    /// Where to look for a track at `p` with radius `sigma`.
+    fn rough(&self, p: [f64; 3], sigma: f64) -> Rough {
         // PreGate::Point admits only within 6 (σ + s) + 2 km, so |Δx| below that.
         let lim = 6.0 * (sigma + self.max_sigma) + 2_000.0;
-        (lim.is_finite() && p[0].is_finite()).then(|| (p[0] - lim, p[0] + lim))
+        let window = (lim.is_finite() && p[0].is_finite()).then(|| (p[0] - lim, p[0] + lim));
+        Rough { p, sigma, window }
     }
 
-    /// Whether detection `di` is among [`PreGateIndex::candidates`] for a track at `p` with
-    /// radius `sigma` (the same test, for one detection).
-    fn is_candidate(&self, di: usize, p: [f64; 3], sigma: f64) -> bool {
-        let indexed = matches!(self.gates[di], PreGate::Point { q, sigma } if q[0].is_finite() && sigma.is_finite());
-        match (indexed, self.x_window(p, sigma), &self.gates[di]) {
-            (true, Some((lo, hi)), PreGate::Point { q, .. }) if q[0] < lo || q[0] > hi => false,
-            (_, _, g) => g.admits(p, sigma),
-        }
-    }
-
-    /// Whether any detection is a candidate for a track at `p` with radius `sigma` (stops at
-    /// the first).
-    fn any(&self, p: [f64; 3], sigma: f64) -> bool {
-        let points = match self.x_window(p, sigma) {
+    /// The detections whose gate admits the track: the point gates in its x window (by x),
+    /// then the rays.
+    fn admitted(&self, r: Rough) -> impl Iterator<Item = usize> + '_ {
+        let points = match r.window {
             Some((lo, hi)) => {
                 let start = self.by_x.partition_point(|&(x, _)| x < lo);
-                self.by_x[start..]
-                    .iter()
-                    .take_while(|&&(x, _)| x <= hi)
-                    .any(|&(_, di)| self.gates[di].admits(p, sigma))
+                let len = self.by_x[start..].partition_point(|&(x, _)| x <= hi);
+                &self.by_x[start..start + len]
             }
-            None => self
-                .by_x
-                .iter()
-                .any(|&(_, di)| self.gates[di].admits(p, sigma)),
+            None => &self.by_x[..],
         };
-        points || self.rays.iter().any(|&di| self.gates[di].admits(p, sigma))
+        points
+            .iter()
+            .map(|&(_, di)| di)
+            .chain(self.rays.iter().copied())
+            .filter(move |&di| self.gates[di].admits(r.p, r.sigma))
     }
 
-    /// Fills `out` with the detections whose gate admits a track at `p` with radius `sigma`,
-    /// in detection order; `mask` is scratch (a bit set over the detections).
-    fn candidates(&self, p: [f64; 3], sigma: f64, out: &mut Vec<usize>, mask: &mut Vec<u64>) {
+    /// Whether detection `di` is among [`PreGateIndex::candidates`] (the same test, for one
+    /// detection).
+    fn is_candidate(&self, di: usize, r: Rough) -> bool {
+        let outside = match (self.indexed[di], r.window, &self.gates[di]) {
+            (true, Some((lo, hi)), PreGate::Point { q, .. }) => q[0] < lo || q[0] > hi,
+            _ => false,
+        };
+        !outside && self.gates[di].admits(r.p, r.sigma)
+    }
+
+    /// Fills `out` with the detections whose gate admits the track, in detection order; `mask`
+    /// is scratch (a bit set over the detections).
+    fn candidates(&self, r: Rough, out: &mut Vec<usize>, mask: &mut Vec<u64>) {
         out.clear();
-        // PreGate::Point admits only within 6 (σ + s) + 2 km, so |Δx| below that.
-        let lim = 6.0 * (sigma + self.max_sigma) + 2_000.0;
-        if lim.is_finite() && p[0].is_finite() {
-            let lo = self.by_x.partition_point(|&(x, _)| x < p[0] - lim);
-            for &(x, di) in &self.by_x[lo..] {
-                if x > p[0] + lim {
-                    break;
-                }
-                if self.gates[di].admits(p, sigma) {
-                    out.push(di);
-                }
-            }
-        } else {
-            out.extend(
-                self.by_x
-                    .iter()
-                    .map(|&(_, di)| di)
-                    .filter(|&di| self.gates[di].admits(p, sigma)),
-            );
-        }
-        out.extend(
-            self.rays
-                .iter()
-                .copied()
-                .filter(|&di| self.gates[di].admits(p, sigma)),
-        );
+        out.extend(self.admitted(r));
         // Into detection order: a sort for a few, a bit set for many (a fresh track's wide
         // gate takes in much of a debris cloud; sorting those was 9 % of the tracker's time).
         if out.len() <= 32 {
@@ -359,9 +366,10 @@ pub const PARALLEL_MIN_TRACKS: usize = 16;
 
 /// A track's pre-gate result for a batch: its candidate detections, or for a radar batch only
 /// its rough position and radius (candidates exist; each is tested when in the range window).
-enum PreGated {
+enum PreGated<'a> {
     Listed(Vec<usize>),
-    Rough([f64; 3], f64),
+    /// In a radar batch: where the track is, and the batch by range.
+    InRange(Rough, &'a [(f64, usize)]),
 }
 
 /// An assigned track's update: its detection, prediction, where its history resumes, and its
@@ -504,10 +512,11 @@ pub struct TrackEvent {
     pub new: bool,
 }
 
-/// What the update half of a batch leaves to its management half: which of the batch's
-/// detections were used or explained, and the pairs of tracks due to merge.
+/// What the update half of a batch leaves to its management half: the batch's time, which of
+/// its detections were used or explained, and the pairs of tracks due to merge.
 #[derive(Clone, Debug)]
 struct Pending {
+    t_s: f64,
     used: Vec<bool>,
     explained: Vec<bool>,
     shared_merges: Vec<(u64, u64)>,
@@ -672,24 +681,6 @@ impl MultiTargetTracker {
         let mut hyps: Vec<Hypothesis> = Vec::new();
         // `slot[track]` indexes the track's prediction, if it has one (most have none).
         let mut slot: Vec<u32> = vec![u32::MAX; self.tracks.len()];
-        // A radar batch (one sensor, one time, one kind) sorted by range: a track's gate admits
-        // only detections in a range window (`first_component_window`), so in a debris cloud,
-        // where every track's pre-gate takes in the whole batch, each tests a few.
-        let by_range: Option<Vec<(f64, usize)>> = {
-            let dim = first.dim();
-            let radar = batch
-                .iter()
-                .all(|o| matches!(o.kind, ObservationKind::Radar { .. }) && o.dim() == dim);
-            radar.then(|| {
-                let mut v: Vec<(f64, usize)> = batch
-                    .iter()
-                    .enumerate()
-                    .map(|(di, o)| (o.z[0], di))
-                    .collect();
-                v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                v
-            })
-        };
         let (mut candidates, mut mask): (Vec<usize>, Vec<u64>) = Default::default();
         // Pre-gate, in track order: the tracks near the batch, the posterior each predicts from
         // (and where its history resumes), and their candidate detections: listed, or in a
@@ -697,13 +688,14 @@ impl MultiTargetTracker {
         let mut near: Vec<(usize, &ImmState, usize, PreGated)> = Vec::new();
         for (ti, track) in self.tracks.iter().enumerate() {
             let (p, sigma) = Self::rough_prediction(track, t);
-            let pre = if by_range.is_some() {
-                if !gates.any(p, sigma) {
+            let rough = gates.rough(p, sigma);
+            let pre = if let Some(sorted) = &gates.by_range {
+                if gates.admitted(rough).next().is_none() {
                     continue;
                 }
-                PreGated::Rough(p, sigma)
+                PreGated::InRange(rough, sorted)
             } else {
-                gates.candidates(p, sigma, &mut candidates, &mut mask);
+                gates.candidates(rough, &mut candidates, &mut mask);
                 if candidates.is_empty() {
                     continue;
                 }
@@ -736,13 +728,13 @@ impl MultiTargetTracker {
                         });
                     }
                 };
-                match (&by_range, pre) {
+                match pre {
                     // A radar batch: the candidates inside the track's range window, in
                     // detection order (the same hypotheses as testing every candidate). The
                     // predicted measurement is made, as below, with the first candidate.
-                    (Some(sorted), &PreGated::Rough(p, sigma)) => {
+                    &PreGated::InRange(rough, sorted) => {
                         let first_candidate =
-                            (0..batch.len()).find(|&di| gates.is_candidate(di, p, sigma));
+                            (0..batch.len()).find(|&di| gates.is_candidate(di, rough));
                         let pm = first_candidate.and_then(|d0| {
                             crate::filter::predicted_measurement(
                                 cfg.imm.filter,
@@ -757,14 +749,14 @@ impl MultiTargetTracker {
                                 if r > hi {
                                     break;
                                 }
-                                if gates.is_candidate(di, p, sigma) {
+                                if gates.is_candidate(di, rough) {
                                     test(&pm, di);
                                 }
                             }
                             gated.sort_unstable_by_key(|h| h.detection);
                         }
                     }
-                    (_, PreGated::Listed(cands)) => {
+                    PreGated::Listed(cands) => {
                         // One predicted measurement per track and batch (one sensor, one
                         // time); detections with and without range rate differ in dimension,
                         // so key on it.
@@ -785,8 +777,6 @@ impl MultiTargetTracker {
                             }
                         }
                     }
-                    // Rough pre-gates are made only for radar batches.
-                    (None, PreGated::Rough(..)) => {}
                 }
                 (ti, pred, after, gated, tests)
             };
@@ -1004,6 +994,7 @@ impl MultiTargetTracker {
         self.times.updates += events.len() as u64;
         split(&mut self.times.update_ns);
         let pending = Pending {
+            t_s: t,
             used,
             explained,
             shared_merges,
@@ -1021,11 +1012,11 @@ impl MultiTargetTracker {
         pending: Pending,
     ) -> Vec<TrackEvent> {
         let Pending {
+            t_s: t,
             used,
             explained,
             shared_merges,
         } = pending;
-        let t = batch.first().map_or(self.latest_t_s, |o| o.t_s);
         let start = std::time::Instant::now();
         let mut events = Vec::new();
         // Infrared detections that no track explains become cues.
