@@ -6,7 +6,9 @@
 //!   products (linearised at every update, full recomputations deferred past the batch's
 //!   quick products) and, for comparison, full products in line every 2 s per track;
 //! - latency, counted only while ≥ 100 tracks are live, by live-track count: per detection,
-//!   from its batch entering the tracker to its track updated, and to its track's products;
+//!   from its batch entering the tracker to the batch's confirmed tracks updated (the first
+//!   pass, [`MultiTargetTracker::update_batch`]), and to its track's products (a track the
+//!   tentative pass confirms gets its first products after that pass);
 //!   "service" is the tracker's own time, "queued" adds the wait behind earlier work when the
 //!   batches arrive at their scenario times (the node as one server at real-time pace); the
 //!   100–199 bucket also without the cloud's first minute (from the first batch with ≥ 100
@@ -30,6 +32,7 @@ use tripoint_sim::world::run;
 use tripoint_track::feed::batches;
 use tripoint_track::products::{converged, Basis, LiveProducts, ProductSchedule};
 use tripoint_track::tracker::Association;
+use tripoint_track::tracker::TrackEvent;
 use tripoint_track::{MultiTargetTracker, Observation, TrackerConfig};
 
 fn load(name: &str) -> Scenario {
@@ -229,6 +232,29 @@ fn replay_window(
             }
         }
     }
+    // With TP_BENCH_SLOW_MS set, each batch at 100–199 live tracks whose last product took
+    // longer than that (minimum over the replays) prints its breakdown.
+    let slow_ms: Option<f64> = std::env::var("TP_BENCH_SLOW_MS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    if let Some(slow_ms) = slow_ms {
+        for (b, (n, up, done, ph)) in window.iter().zip(&best) {
+            let last = done.iter().copied().fold(0.0, f64::max) * 1e3;
+            if (100..200).contains(n) && last > slow_ms {
+                eprintln!(
+                    "replays of {what}, slow batch at t {:.2} s: {n} live, {} detections; confirmed tracks updated {:.3} ms, last product {last:.3} ms ({} products); pre-gate {} µs, predict and gate {} µs, associate {} µs, update {} µs",
+                    b[0].t_s,
+                    b.len(),
+                    up * 1e3,
+                    done.len(),
+                    ph[0] / 1000,
+                    ph[1] / 1000,
+                    ph[2] / 1000,
+                    ph[3] / 1000,
+                );
+            }
+        }
+    }
     let in_range: Vec<&(usize, f64, Vec<f64>, [u64; 4])> = best
         .iter()
         .filter(|(n, ..)| (100..200).contains(n))
@@ -255,7 +281,7 @@ fn replay_window(
     );
     let (n_u, n_p) = (updated.len(), products.len());
     println!(
-        "replays of {what} (Hybrid, Live; minimum of {reps} replays per batch; {} of {} batches at 100–199 live): detection → track updated p50 {:.3} / p99 {:.3} ms ({n_u}); detection → products p50 {:.3} / p99 {:.3} ms ({n_p})",
+        "replays of {what} (Hybrid, Live; minimum of {reps} replays per batch; {} of {} batches at 100–199 live): detection → confirmed tracks updated p50 {:.3} / p99 {:.3} ms ({n_u}); detection → products p50 {:.3} / p99 {:.3} ms ({n_p})",
         in_range.len(),
         window.len(),
         percentile(&mut updated, 0.5),
@@ -265,7 +291,7 @@ fn replay_window(
     );
 }
 
-/// What one batch cost: from its start to its tracks updated (s), to each product out (s), the
+/// What one batch cost: from its start to its confirmed tracks updated (s), to each product out (s), the
 /// full computations it waited for, products made, time in products, and the whole service.
 struct BatchTiming {
     t_updated: f64,
@@ -276,9 +302,10 @@ struct BatchTiming {
     service: f64,
 }
 
-/// One batch as a node takes it: the tracks' updates, their products (live: linearised or
-/// provisional at once, the full computations due after; or full every 2 s), then the
-/// batch's track management.
+/// One batch as a node takes it: the confirmed tracks' updates and their products (live:
+/// linearised or provisional at once, the full computations due after; or full every 2 s),
+/// then the tentative tracks' pass and the first products of the tracks it confirms, the
+/// full recomputations behind provisional products, and the batch's track management.
 fn one_batch(
     tracker: &mut MultiTargetTracker,
     live: &mut LiveProducts,
@@ -287,19 +314,88 @@ fn one_batch(
     path: ProductsPath,
 ) -> BatchTiming {
     let start = Instant::now();
-    let mut n_products = 0;
-    // Association and updates first; products of the updated tracks; then management
-    // (merges, deletions, new tracks), off the detection-to-product path.
-    let step = tracker.update_batch(b);
-    let events = step.updated();
+    let mut out = Published::default();
+    // The confirmed tracks' association and updates, then their products; the tentative
+    // tracks' pass and management (merges, deletions, new tracks) come after, off the
+    // detection-to-product path.
+    let mut step = tracker.update_batch(b);
     let t_updated = start.elapsed().as_secs_f64();
-    // Per detection whose track got products: batch start → its products out.
-    let mut done: Vec<f64> = Vec::new();
-    let mut deferred = Vec::new();
     let p0 = Instant::now();
-    // Track index by id, once per batch (not a search per event).
-    let index: HashMap<u64, usize> = step
-        .tracker()
+    let events = step.updated().to_vec();
+    publish(
+        step.tracker(),
+        &events,
+        live,
+        schedule,
+        path,
+        start,
+        &mut out,
+    );
+    let mut product_secs = p0.elapsed().as_secs_f64();
+    // The tentative tracks' pass; those it confirms get their first products.
+    let confirmed_now: Vec<TrackEvent> = step
+        .update_tentative()
+        .into_iter()
+        .filter(|e| e.confirmed)
+        .collect();
+    let p0 = Instant::now();
+    publish(
+        step.tracker(),
+        &confirmed_now,
+        live,
+        schedule,
+        path,
+        start,
+        &mut out,
+    );
+    // The full recomputations behind provisional products, together over the pool.
+    let tracks = step.tracker().tracks();
+    let estimates: Vec<_> = out
+        .later
+        .iter()
+        .map(|&i| (&tracks[i], tracks[i].estimate()))
+        .collect();
+    let items: Vec<_> = estimates
+        .iter()
+        .map(|(tr, e)| (tr.id, e, tr.imm.mu[0], tr.early_state()))
+        .collect();
+    out.products += std::hint::black_box(live.refresh_many(&items)).len();
+    product_secs += p0.elapsed().as_secs_f64();
+    drop(estimates);
+    step.finish();
+    BatchTiming {
+        t_updated,
+        done: out.done,
+        n_wait: out.n_wait,
+        products: out.products,
+        product_secs,
+        service: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// What [`publish`] did: when each product went out (s from the batch's start), the tracks
+/// (indices) whose full recomputation is due behind provisional products, how many tracks
+/// waited for a full computation, and the products made.
+#[derive(Default)]
+struct Published {
+    done: Vec<f64>,
+    later: Vec<usize>,
+    n_wait: usize,
+    products: usize,
+}
+
+/// Publishes the products of the confirmed tracks among `events`.
+fn publish(
+    tracker: &MultiTargetTracker,
+    events: &[TrackEvent],
+    live: &mut LiveProducts,
+    schedule: &mut ProductSchedule,
+    path: ProductsPath,
+    start: Instant,
+    out: &mut Published,
+) {
+    // Track index by id, once per call (not a search per event).
+    let index: HashMap<u64, usize> = tracker
         .tracks()
         .iter()
         .enumerate()
@@ -308,80 +404,58 @@ fn one_batch(
     let updates: Vec<_> = events
         .iter()
         .filter(|e| e.confirmed)
-        .filter_map(|ev| {
-            index
-                .get(&ev.track_id)
-                .map(|&i| &step.tracker().tracks()[i])
-        })
-        .map(|tr| (tr, tr.estimate()))
+        .filter_map(|ev| index.get(&ev.track_id).copied())
+        .map(|i| (i, &tracker.tracks()[i]))
+        .map(|(i, tr)| (i, tr, tr.estimate()))
         .collect();
+    let mut waiting = Vec::new();
     match path {
         ProductsPath::FullEvery2s => {
-            for (tr, e) in &updates {
+            for (_, tr, e) in &updates {
                 if schedule.due(tr.id, e) {
                     std::hint::black_box(tr.products());
-                    n_products += 1;
-                    done.push(start.elapsed().as_secs_f64());
+                    out.products += 1;
+                    out.done.push(start.elapsed().as_secs_f64());
                 }
             }
         }
         ProductsPath::Live => {
             // Linearised or provisional products of every converged track at once; where
             // nothing could be said, or provisionally, a full computation is due.
-            let converged: Vec<_> = updates.iter().filter(|(_, e)| converged(e)).collect();
+            let converged: Vec<_> = updates.iter().filter(|(_, _, e)| converged(e)).collect();
             let items: Vec<_> = converged
                 .iter()
-                .map(|(tr, e)| (tr.id, e, tr.imm.mu[0], tr.early.is_some()))
+                .map(|(_, tr, e)| (tr.id, e, tr.imm.mu[0], tr.early.is_some()))
                 .collect();
             let quick = live.quick_many(&items);
             let t_quick = start.elapsed().as_secs_f64();
-            for ((tr, _), q) in converged.iter().zip(quick) {
+            for ((i, tr, _), q) in converged.iter().zip(quick) {
                 match q {
                     Some((p, basis)) => {
                         std::hint::black_box(p);
-                        n_products += 1;
-                        done.push(t_quick);
+                        out.products += 1;
+                        out.done.push(t_quick);
                         if !matches!(basis, Basis::Linearised { .. }) {
-                            deferred.push((*tr, false));
+                            out.later.push(*i);
                         }
                     }
-                    None => deferred.push((*tr, true)),
+                    None => waiting.push(*tr),
                 }
             }
         }
     }
-    // The full recomputations due, together over the thread pool: first those of tracks
-    // with nothing published yet (each one's products are counted out when all of them
-    // are), then those behind provisional products (off the detection-to-product path).
-    for waiting in [true, false] {
-        let estimates: Vec<_> = deferred
-            .iter()
-            .filter(|(_, nothing_yet)| *nothing_yet == waiting)
-            .map(|(tr, _)| (tr, tr.estimate()))
-            .collect();
-        let items: Vec<_> = estimates
-            .iter()
-            .map(|(tr, e)| (tr.id, e, tr.imm.mu[0], tr.early_state()))
-            .collect();
-        let k = std::hint::black_box(live.refresh_many(&items)).len();
-        n_products += k;
-        if waiting {
-            done.extend(std::iter::repeat_n(start.elapsed().as_secs_f64(), k));
-        }
-    }
-    let product_secs = p0.elapsed().as_secs_f64();
-    let n_wait = deferred.iter().filter(|d| d.1).count();
-    drop(updates);
-    drop(deferred);
-    step.finish();
-    BatchTiming {
-        t_updated,
-        done,
-        n_wait,
-        products: n_products,
-        product_secs,
-        service: start.elapsed().as_secs_f64(),
-    }
+    // The full computations of tracks with nothing published yet, together over the thread
+    // pool (each one's products are counted out when all of them are).
+    let estimates: Vec<_> = waiting.iter().map(|tr| (tr, tr.estimate())).collect();
+    let items: Vec<_> = estimates
+        .iter()
+        .map(|(tr, e)| (tr.id, e, tr.imm.mu[0], tr.early_state()))
+        .collect();
+    let k = std::hint::black_box(live.refresh_many(&items)).len();
+    out.products += k;
+    out.n_wait += waiting.len();
+    out.done
+        .extend(std::iter::repeat_n(start.elapsed().as_secs_f64(), k));
 }
 
 /// How products are made in the breakup run.
@@ -528,7 +602,7 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
         );
     }
     for (what, l) in [
-        ("detection → track updated", &mut updated),
+        ("detection → confirmed tracks updated", &mut updated),
         ("detection → products", &mut produced),
     ] {
         for (kind, v) in [

@@ -512,50 +512,102 @@ pub struct TrackEvent {
     pub new: bool,
 }
 
-/// What the update half of a batch leaves to its management half: the batch's time, which of
-/// its detections were used or explained, and the pairs of tracks due to merge.
-#[derive(Clone, Debug)]
+/// What the confirmed tracks' pass over a batch leaves to the rest of it: the batch's time,
+/// which of its detections were used, explained (inside a confirmed track's gate) or taken by
+/// a confirmed track, the pairs of tracks due to merge, the batch's pre-gates, and whether the
+/// tentative tracks' pass has run.
 struct Pending {
     t_s: f64,
     used: Vec<bool>,
     explained: Vec<bool>,
+    taken: Vec<bool>,
     shared_merges: Vec<(u64, u64)>,
+    gates: PreGateIndex,
+    tentative_done: bool,
 }
 
-/// A batch whose tracks are updated and whose track management (infrared cues, merges of
-/// duplicates, deletions, new tentative tracks) is still to come: made by
-/// [`MultiTargetTracker::update_batch`]. Publish the updated tracks' products from
-/// [`BatchStep::tracker`], then [`BatchStep::finish`]; dropping the step finishes it too, so
-/// a batch can never be left half-processed. While the step lives the tracker cannot take
-/// another batch (the step holds it mutably).
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("t_s", &self.t_s)
+            .field("tentative_done", &self.tentative_done)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A batch taken in passes: made by [`MultiTargetTracker::update_batch`] with its confirmed
+/// tracks updated. Publish their products from [`BatchStep::tracker`]; then
+/// [`BatchStep::update_tentative`] runs the tentative tracks' pass (some may be confirmed by
+/// it: publish theirs), and [`BatchStep::finish`] the batch's track management (infrared cues,
+/// merges of duplicates, deletions, new tentative tracks). Dropping the step runs whatever is
+/// left, so a batch can never be left half-processed. While the step lives the tracker cannot
+/// take another batch (the step holds it mutably).
 #[derive(Debug)]
 pub struct BatchStep<'a> {
     tracker: &'a mut MultiTargetTracker,
     batch: &'a [Observation],
-    updated: Vec<TrackEvent>,
+    /// The updated tracks' events so far, in track order, with their tracks' indices.
+    updated: Vec<(usize, TrackEvent)>,
+    /// The same events without the indices (what [`BatchStep::updated`] lends).
+    events: Vec<TrackEvent>,
     pending: Option<Pending>,
 }
 
 impl BatchStep<'_> {
-    /// The tracks updated by this batch (their estimates are final for the batch unless a
-    /// merge in [`BatchStep::finish`] folds one into an older duplicate).
+    /// The tracks updated by this batch so far, in track order: the confirmed tracks', and
+    /// after [`BatchStep::update_tentative`] the tentative tracks' too. Their estimates are final
+    /// for the batch unless a merge in [`BatchStep::finish`] folds one into an older duplicate.
     pub fn updated(&self) -> &[TrackEvent] {
-        &self.updated
+        &self.events
     }
 
-    /// The tracker with this batch's updates applied.
+    /// The tracker with this batch's updates so far applied.
     pub fn tracker(&self) -> &MultiTargetTracker {
         self.tracker
     }
 
-    /// Runs the batch's track management. Returns the events of the tracks it started.
+    /// Runs the tentative tracks' pass (once; later calls do nothing). Returns its events, in
+    /// track order: tracks it confirmed have `confirmed` and `new` set.
+    pub fn update_tentative(&mut self) -> Vec<TrackEvent> {
+        let Some(p) = self.pending.as_mut().filter(|p| !p.tentative_done) else {
+            return Vec::new();
+        };
+        p.tentative_done = true;
+        let more = self.tracker.update_tentative(self.batch, p);
+        let out: Vec<TrackEvent> = more.iter().map(|(_, e)| e.clone()).collect();
+        // Both passes' events are in track order: merge them.
+        let mut merged = Vec::with_capacity(self.updated.len() + more.len());
+        let (mut a, mut b) = (
+            std::mem::take(&mut self.updated).into_iter().peekable(),
+            more.into_iter().peekable(),
+        );
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.0 <= y.0 => a.next(),
+                (_, Some(_)) => b.next(),
+                _ => a.next(),
+            };
+            let Some(e) = next else { break };
+            merged.push(e);
+        }
+        self.events = merged.iter().map(|(_, e)| e.clone()).collect();
+        self.updated = merged;
+        out
+    }
+
+    /// Runs what is left of the batch: the tentative tracks' pass if
+    /// [`BatchStep::update_tentative`] has not run it, then track management. Returns the
+    /// events of that tentative pass (if it ran here), then those of the tracks management
+    /// started.
     pub fn finish(mut self) -> Vec<TrackEvent> {
-        self.manage()
+        let mut events = self.update_tentative();
+        events.extend(self.manage());
+        events
     }
 
     fn manage(&mut self) -> Vec<TrackEvent> {
         match self.pending.take() {
-            Some(p) => self.tracker.manage_batch(self.batch, &self.updated, p),
+            Some(p) => self.tracker.manage_batch(self.batch, &self.events, p),
             None => Vec::new(),
         }
     }
@@ -563,8 +615,27 @@ impl BatchStep<'_> {
 
 impl Drop for BatchStep<'_> {
     fn drop(&mut self) {
+        self.update_tentative();
         self.manage();
     }
+}
+
+/// Which of a batch's two passes: the confirmed tracks, which choose first (their products
+/// wait on them), then the tentative tracks, on what is left.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Pass {
+    Confirmed,
+    Tentative,
+}
+
+/// A track predicted to a batch's time: its index, the prediction, where its history resumes
+/// after the batch, and its gated hypotheses (taken out for association) and gate tests.
+struct Predicted {
+    track: usize,
+    pred: ImmState,
+    after: usize,
+    gated: Vec<Hypothesis>,
+    tests: u64,
 }
 
 /// The multi-target tracker.
@@ -626,17 +697,20 @@ impl MultiTargetTracker {
     /// Processes one batch: the detections of one sensor at one time. Returns what happened to
     /// tracks: the updated tracks' events, then the new tracks'.
     pub fn process_batch(&mut self, batch: &[Observation]) -> Vec<TrackEvent> {
-        let step = self.update_batch(batch);
+        let mut step = self.update_batch(batch);
+        step.update_tentative();
         let mut events = step.updated().to_vec();
         events.extend(step.finish());
         events
     }
 
-    /// The first half of [`MultiTargetTracker::process_batch`]: association and the tracks'
-    /// updates. The returned step gives the updated tracks (publish their products now), then
-    /// runs track management when finished or dropped. Splitting the two keeps management
-    /// (merge tests over the whole population, new tracks in a debris cloud) off the
-    /// detection-to-product path; the results are the same as `process_batch`'s.
+    /// The first part of [`MultiTargetTracker::process_batch`]: association and updates of the
+    /// confirmed tracks. The returned step gives them (publish their products now), then runs
+    /// the tentative tracks' pass and track management when asked, or when dropped. Taking the
+    /// batch in these parts keeps the tentative tracks (in a debris cloud, most of the tracks
+    /// and of the gating) and management (merge tests over the whole population, new tracks)
+    /// off the path from a detection to a confirmed track's products; the results are the same
+    /// as `process_batch`'s.
     pub fn update_batch<'a>(&'a mut self, batch: &'a [Observation]) -> BatchStep<'a> {
         let (updated, pending) = match self.update_tracks(batch) {
             Some((updated, pending)) => (updated, Some(pending)),
@@ -645,14 +719,22 @@ impl MultiTargetTracker {
         BatchStep {
             tracker: self,
             batch,
+            events: updated.iter().map(|(_, e)| e.clone()).collect(),
             updated,
             pending,
         }
     }
 
-    /// Association and updates; `None` for a batch refused whole (empty, too late, a clock
-    /// jump).
-    fn update_tracks(&mut self, batch: &[Observation]) -> Option<(Vec<TrackEvent>, Pending)> {
+    /// The confirmed tracks' pass over a batch: pre-gate, prediction, gating, association and
+    /// updates of the confirmed tracks near it; `None` for a batch refused whole (empty, too
+    /// late, a clock jump). Confirmed tracks choose first and tentative tracks take only what
+    /// they leave, so nothing here waits on the tentative tracks: their pass
+    /// ([`MultiTargetTracker::update_tentative`]) comes after, off the path from a detection to
+    /// a confirmed track's products.
+    fn update_tracks(
+        &mut self,
+        batch: &[Observation],
+    ) -> Option<(Vec<(usize, TrackEvent)>, Pending)> {
         let first = batch.first()?;
         let t = first.t_s;
         if t < self.latest_t_s - self.cfg.oosm_window_s {
@@ -664,29 +746,121 @@ impl MultiTargetTracker {
             return None;
         }
         self.latest_t_s = self.latest_t_s.max(t);
-        let mut lap = std::time::Instant::now();
-        let mut split = |acc: &mut u64| {
-            let now = std::time::Instant::now();
-            *acc += (now - lap).as_nanos() as u64;
-            lap = now;
-        };
-        let (mut pregate_ns, mut predict_ns) = (0u64, 0u64);
+        let lap = std::time::Instant::now();
         // Tracks that timed out by now go before anything is predicted (after a gap in the
         // data, predicting them across it would be wasted work).
         self.delete_stale();
-
-        // Pre-gate: each observation as a point (radar) or a ray (infrared) in ECEF, computed
-        // once per batch; each track's rough position once per batch.
+        // Each observation as a point (radar) or a ray (infrared) in ECEF, computed once per
+        // batch, for both passes.
         let gates = PreGateIndex::new(batch);
-        let mut hyps: Vec<Hypothesis> = Vec::new();
-        // `slot[track]` indexes the track's prediction, if it has one (most have none).
-        let mut slot: Vec<u32> = vec![u32::MAX; self.tracks.len()];
+        self.times.pregate_ns += lap.elapsed().as_nanos() as u64;
+        let none_taken = vec![false; batch.len()];
+        let (predicted, hyps) = self.predict_and_gate(batch, &gates, Pass::Confirmed, &none_taken);
+
+        let lap = std::time::Instant::now();
+        // GNN takes one detection per track; JPDA weighs every gated detection (the track's
+        // best one stands for it in the bookkeeping).
+        let n_tracks = self.tracks.len();
+        let mut pda: Vec<Option<TrackWeights>> = vec![None; n_tracks];
+        let assignment = match self.cfg.association {
+            Association::Gnn => gnn_associate(&hyps, n_tracks, batch.len(), &self.cfg.gate_d2),
+            Association::Jpda => {
+                let mut a = vec![None; n_tracks];
+                for tw in jpda_weights(&hyps, n_tracks, batch.len(), &self.cfg.jpda) {
+                    let t = tw.track;
+                    a[t] = best_detection(&tw);
+                    pda[t] = Some(tw);
+                }
+                a
+            }
+            Association::Hybrid => {
+                let (sparse, dense) =
+                    split_by_cluster_size(&hyps, n_tracks, batch.len(), MAX_EXACT_TRACKS);
+                let mut a = gnn_associate(&sparse, n_tracks, batch.len(), &self.cfg.gate_d2);
+                for tw in jpda_weights(&dense, n_tracks, batch.len(), &self.cfg.jpda) {
+                    let t = tw.track;
+                    a[t] = best_detection(&tw);
+                    pda[t] = Some(tw);
+                }
+                a
+            }
+        };
+        let mut taken = vec![false; batch.len()];
+        for d in assignment.iter().flatten() {
+            taken[*d] = true;
+        }
+        // Detections inside a confirmed track's gate are explained even if another detection won
+        // the track: they start no new track (unresolved pieces of one object).
+        let mut explained = vec![false; batch.len()];
+        for h in &hyps {
+            explained[h.detection] = true;
+        }
+        let shared_merges = self.count_shared(&hyps, &assignment, batch.len());
+        self.times.associate_ns += lap.elapsed().as_nanos() as u64;
+        let mut used = vec![false; batch.len()];
+        let events = self.apply_updates(batch, predicted, &assignment, pda, &mut used);
+        let pending = Pending {
+            t_s: t,
+            used,
+            explained,
+            shared_merges,
+            gates,
+            taken,
+            tentative_done: false,
+        };
+        Some((events, pending))
+    }
+
+    /// The tentative tracks' pass over a batch whose confirmed tracks are updated: the tentative
+    /// tracks near it are predicted, gated on the detections the confirmed tracks did not take
+    /// (the only ones they could get), and share them by GNN.
+    fn update_tentative(
+        &mut self,
+        batch: &[Observation],
+        pending: &mut Pending,
+    ) -> Vec<(usize, TrackEvent)> {
+        let (predicted, hyps) =
+            self.predict_and_gate(batch, &pending.gates, Pass::Tentative, &pending.taken);
+        let lap = std::time::Instant::now();
+        let n_tracks = self.tracks.len();
+        let assignment = gnn_associate(&hyps, n_tracks, batch.len(), &self.cfg.gate_d2);
+        self.times.associate_ns += lap.elapsed().as_nanos() as u64;
+        self.apply_updates(
+            batch,
+            predicted,
+            &assignment,
+            vec![None; n_tracks],
+            &mut pending.used,
+        )
+    }
+
+    /// Pre-gate, IMM prediction and gating for one pass over a batch: the pass's tracks whose
+    /// pre-gate admits any of the batch's detections are predicted to the batch time (the rest
+    /// are not touched), and gated against the detections not `skip`ped. Returns the
+    /// predictions, in track order, and the gated hypotheses.
+    fn predict_and_gate(
+        &mut self,
+        batch: &[Observation],
+        gates: &PreGateIndex,
+        pass: Pass,
+        skip: &[bool],
+    ) -> (Vec<Predicted>, Vec<Hypothesis>) {
+        let Some(first) = batch.first() else {
+            return (Vec::new(), Vec::new());
+        };
+        let t = first.t_s;
+        let lap = std::time::Instant::now();
         let (mut candidates, mut mask): (Vec<usize>, Vec<u64>) = Default::default();
-        // Pre-gate, in track order: the tracks near the batch, the posterior each predicts from
-        // (and where its history resumes), and their candidate detections: listed, or in a
-        // radar batch only known to exist (each is tested in the track's range window).
+        // Pre-gate, in track order: the pass's tracks near the batch, the posterior each
+        // predicts from (and where its history resumes), and their candidate detections: listed,
+        // or in a radar batch only known to exist (each is tested in the track's range window).
+        // Whether a track is near the batch counts every detection, taken or not: a track near
+        // it is predicted (and coasts on the prediction if it gets nothing).
         let mut near: Vec<(usize, &ImmState, usize, PreGated)> = Vec::new();
         for (ti, track) in self.tracks.iter().enumerate() {
+            if track.is_confirmed() != (pass == Pass::Confirmed) {
+                continue;
+            }
             let (p, sigma) = Self::rough_prediction(track, t);
             let rough = gates.rough(p, sigma);
             let pre = if let Some(sorted) = &gates.by_range {
@@ -705,7 +879,8 @@ impl MultiTargetTracker {
                 near.push((ti, base, after, pre));
             }
         }
-        split(&mut pregate_ns);
+        let pregate_ns = lap.elapsed().as_nanos() as u64;
+        let lap = std::time::Instant::now();
         // IMM prediction and gating are independent per track: over the thread pool when there
         // are enough of them, collected in track order (the same hypotheses, in the same order,
         // as one thread makes).
@@ -717,6 +892,9 @@ impl MultiTargetTracker {
                 let mut gated = Vec::new();
                 let mut tests = 0u64;
                 let mut test = |pm: &crate::filter::PredictedMeasurement, di: usize| {
+                    if skip[di] {
+                        return;
+                    }
                     let obs = &batch[di];
                     tests += 1;
                     let inn = pm.innovation(obs);
@@ -729,9 +907,9 @@ impl MultiTargetTracker {
                     }
                 };
                 match pre {
-                    // A radar batch: the candidates inside the track's range window, in
-                    // detection order (the same hypotheses as testing every candidate). The
-                    // predicted measurement is made, as below, with the first candidate.
+                    // A radar batch: the candidates inside the track's range window, in detection
+                    // order (the same hypotheses as testing every candidate). The predicted
+                    // measurement is made, as below, with the first candidate (skipped or not).
                     &PreGated::InRange(rough, sorted) => {
                         let first_candidate =
                             (0..batch.len()).find(|&di| gates.is_candidate(di, rough));
@@ -757,9 +935,9 @@ impl MultiTargetTracker {
                         }
                     }
                     PreGated::Listed(cands) => {
-                        // One predicted measurement per track and batch (one sensor, one
-                        // time); detections with and without range rate differ in dimension,
-                        // so key on it.
+                        // One predicted measurement per track and batch (one sensor, one time);
+                        // detections with and without range rate differ in dimension, so key on
+                        // it.
                         let mut by_dim: [Option<crate::filter::PredictedMeasurement>; 5] =
                             Default::default();
                         for &di in cands {
@@ -778,228 +956,189 @@ impl MultiTargetTracker {
                         }
                     }
                 }
-                (ti, pred, after, gated, tests)
+                Predicted {
+                    track: ti,
+                    pred,
+                    after,
+                    gated,
+                    tests,
+                }
             };
-        // The predictions of the tracks near the batch, packed, where the pool wrote them: a
-        // prediction is kilobytes, and the updates read them in place.
-        let mut predicted: Vec<_> = if near.len() >= PARALLEL_MIN_TRACKS {
+        // The predictions, packed where the pool wrote them: a prediction is kilobytes, and the
+        // updates read them in place.
+        let mut predicted: Vec<Predicted> = if near.len() >= PARALLEL_MIN_TRACKS {
             near.par_iter().map(predict_and_gate).collect()
         } else {
             near.iter().map(predict_and_gate).collect()
         };
-        self.times.gate_tests += predicted.iter().map(|p| p.4).sum::<u64>();
-        for (k, (ti, _, _, gated, _)) in predicted.iter_mut().enumerate() {
-            slot[*ti] = k as u32;
-            hyps.append(gated);
+        let mut hyps = Vec::new();
+        for p in &mut predicted {
+            self.times.gate_tests += p.tests;
+            hyps.append(&mut p.gated);
         }
-        split(&mut predict_ns);
         self.times.pregate_ns += pregate_ns;
-        self.times.predict_ns += predict_ns;
+        self.times.predict_ns += lap.elapsed().as_nanos() as u64;
         self.times.predictions += predicted.len() as u64;
         self.times.gated += hyps.len() as u64;
+        (predicted, hyps)
+    }
 
-        // Confirmed tracks choose first; tentative tracks share what is left. This keeps the
-        // assignment problems small in dense debris, where fresh tentative tracks (with their
-        // kilometres-per-second velocity prior) would otherwise gate everything nearby.
-        let confirmed: Vec<bool> = self.tracks.iter().map(|t| t.is_confirmed()).collect();
-        let (first, second): (Vec<Hypothesis>, Vec<Hypothesis>) =
-            hyps.iter().partition(|h| confirmed[h.track]);
-        // Confirmed tracks: GNN takes one detection each; JPDA weighs every gated detection
-        // (the track's best one stands for it in the bookkeeping).
-        let mut pda: Vec<Option<TrackWeights>> = vec![None; self.tracks.len()];
-        let mut assignment = match self.cfg.association {
-            Association::Gnn => {
-                gnn_associate(&first, self.tracks.len(), batch.len(), &self.cfg.gate_d2)
-            }
-            Association::Jpda => {
-                let mut a = vec![None; self.tracks.len()];
-                for tw in jpda_weights(&first, self.tracks.len(), batch.len(), &self.cfg.jpda) {
-                    let t = tw.track;
-                    a[t] = best_detection(&tw);
-                    pda[t] = Some(tw);
-                }
-                a
-            }
-            Association::Hybrid => {
-                let (sparse, dense) =
-                    split_by_cluster_size(&first, self.tracks.len(), batch.len(), MAX_EXACT_TRACKS);
-                let mut a =
-                    gnn_associate(&sparse, self.tracks.len(), batch.len(), &self.cfg.gate_d2);
-                for tw in jpda_weights(&dense, self.tracks.len(), batch.len(), &self.cfg.jpda) {
-                    let t = tw.track;
-                    a[t] = best_detection(&tw);
-                    pda[t] = Some(tw);
-                }
-                a
-            }
+    /// The updates of one pass's assigned tracks (with the re-filtering of what came after a
+    /// late batch) and their bookkeeping; the pass's other predicted tracks coast on their
+    /// predictions. Marks the detections used; returns the events with their tracks' indices,
+    /// in track order.
+    fn apply_updates(
+        &mut self,
+        batch: &[Observation],
+        predicted: Vec<Predicted>,
+        assignment: &[Option<usize>],
+        mut pda: Vec<Option<TrackWeights>>,
+        used: &mut [bool],
+    ) -> Vec<(usize, TrackEvent)> {
+        let Some(first) = batch.first() else {
+            return Vec::new();
         };
-        let taken: Vec<bool> = {
-            let mut v = vec![false; batch.len()];
-            for d in assignment.iter().flatten() {
-                v[*d] = true;
-            }
-            v
-        };
-        let rest: Vec<Hypothesis> = second.into_iter().filter(|h| !taken[h.detection]).collect();
-        for (ti, d) in gnn_associate(&rest, self.tracks.len(), batch.len(), &self.cfg.gate_d2)
-            .into_iter()
-            .enumerate()
-        {
-            if d.is_some() {
-                assignment[ti] = d;
-            }
+        let t = first.t_s;
+        let lap = std::time::Instant::now();
+        // `slot[track]` indexes the track's prediction, if it has one (most have none).
+        let mut slot: Vec<u32> = vec![u32::MAX; self.tracks.len()];
+        for (k, p) in predicted.iter().enumerate() {
+            slot[p.track] = k as u32;
         }
-        // Detections inside a confirmed track's gate are explained even if another detection won
-        // the track: they start no new track (unresolved pieces of one object).
-        let mut explained = vec![false; batch.len()];
-        for h in &hyps {
-            if confirmed[h.track] {
-                explained[h.detection] = true;
-            }
-        }
-        let shared_merges = self.count_shared(&hyps, &assignment, &confirmed, batch.len());
-        split(&mut self.times.associate_ns);
-        let mut used = vec![false; batch.len()];
-        let mut events = Vec::new();
-        // The updates (with the re-filtering of what came after a late batch) and their
-        // bookkeeping are independent per track too: one job per assigned track, in track
-        // order, each with its track, over the pool when there are enough.
+        // The updates are independent per track: one job per assigned track, in track order,
+        // each with its track, over the pool when there are enough.
         // Which predictions an update consumes (the rest coast on).
         let mut consumed = vec![false; predicted.len()];
-        let mut work: Vec<(&mut Track, UpdateJob)> = self
+        let mut work: Vec<(usize, &mut Track, UpdateJob)> = self
             .tracks
             .iter_mut()
-            .zip(&assignment)
+            .zip(assignment)
             .enumerate()
             .filter_map(|(ti, (tr, det))| {
                 let di = (*det)?;
                 let k = slot[ti] as usize;
-                let (_, pred, after, _, _) = predicted.get(k)?;
+                let p = predicted.get(k)?;
                 consumed[k] = true;
-                Some((tr, (di, pred, *after, pda[ti].take())))
+                Some((ti, tr, (di, &p.pred, p.after, pda[ti].take())))
             })
             .collect();
         let cfg = &self.cfg;
         let latest_t_s = self.latest_t_s;
-        let update_one = |(track, (di, pred, after, pda)): &mut (&mut Track, UpdateJob)| {
-            let (di, after) = (*di, *after);
-            let obs = &batch[di];
-            // The posterior and the probability that the track was detected in this batch.
-            let result = match pda {
-                Some(tw) => {
-                    let list: Vec<(&Observation, f64)> =
-                        tw.detections.iter().map(|&(d, b)| (&batch[d], b)).collect();
-                    pred.update_pda(&cfg.imm, &list, tw.missed, &cfg.jpda)
-                        .map(|s| (s, 1.0 - tw.missed))
+        let update_one =
+            |(ti, track, (di, pred, after, pda)): &mut (usize, &mut Track, UpdateJob)| {
+                let (ti, di, after) = (*ti, *di, *after);
+                let obs = &batch[di];
+                // The posterior and the probability that the track was detected in this batch.
+                let result = match pda {
+                    Some(tw) => {
+                        let list: Vec<(&Observation, f64)> =
+                            tw.detections.iter().map(|&(d, b)| (&batch[d], b)).collect();
+                        pred.update_pda(&cfg.imm, &list, tw.missed, &cfg.jpda)
+                            .map(|s| (s, 1.0 - tw.missed))
+                    }
+                    None => pred.update(&cfg.imm, obs).map(|s| (s, 1.0)),
+                };
+                let (post, p_detected) = result?;
+                // Re-filter what came after a late observation (none, mostly).
+                let mut later: Vec<(Observation, ImmState)> = Vec::new();
+                if after < track.history.len() {
+                    let mut state = post.clone();
+                    for (o, _) in track.history.iter().skip(after) {
+                        let p = state.predict(&cfg.imm, o.t_s);
+                        state = p.update(&cfg.imm, o).unwrap_or(p);
+                        later.push((o.clone(), state.clone()));
+                    }
                 }
-                None => pred.update(&cfg.imm, obs).map(|s| (s, 1.0)),
-            };
-            let (post, p_detected) = result?;
-            // Re-filter what came after a late observation (none, mostly).
-            let mut later: Vec<(Observation, ImmState)> = Vec::new();
-            if after < track.history.len() {
-                let mut state = post.clone();
-                for (o, _) in track.history.iter().skip(after) {
-                    let p = state.predict(&cfg.imm, o.t_s);
-                    state = p.update(&cfg.imm, o).unwrap_or(p);
-                    later.push((o.clone(), state.clone()));
+                track.history.truncate(after);
+                track.coast = None;
+                track.imm = later
+                    .last()
+                    .map_or_else(|| post.clone(), |(_, s)| s.clone());
+                track.history.push_back((obs.clone(), post));
+                track.history.extend(later);
+                if p_detected < 0.5 {
+                    // Updated (JPDA), but more likely missed than seen: not a hit.
+                    return Some(None);
                 }
-            }
-            track.history.truncate(after);
-            track.coast = None;
-            track.imm = later
-                .last()
-                .map_or_else(|| post.clone(), |(_, s)| s.clone());
-            track.history.push_back((obs.clone(), post));
-            track.history.extend(later);
-            if p_detected < 0.5 {
-                // Updated (JPDA), but more likely missed than seen: not a hit.
-                return Some(None);
-            }
-            track.hits += 1;
-            if track.early.is_none() && track.hits >= EARLY_HITS {
-                track.early = Some((track.imm.combined(), track.imm.mu[0]));
-            }
-            track.last_update_t_s = track.last_update_t_s.max(t);
-            // Sensor ids are shared (`Arc`): the clone is a reference count.
-            track.contributors.insert((obs.owner, obs.sensor.clone()));
-            let need = if track.cued {
-                cfg.confirm_hits_cued
-            } else {
-                cfg.confirm_hits
+                track.hits += 1;
+                if track.early.is_none() && track.hits >= EARLY_HITS {
+                    track.early = Some((track.imm.combined(), track.imm.mu[0]));
+                }
+                track.last_update_t_s = track.last_update_t_s.max(t);
+                // Sensor ids are shared (`Arc`): the clone is a reference count.
+                track.contributors.insert((obs.owner, obs.sensor.clone()));
+                let need = if track.cued {
+                    cfg.confirm_hits_cued
+                } else {
+                    cfg.confirm_hits
+                };
+                let was = track.status;
+                if track.status == TrackStatus::Tentative
+                    && track.hits >= need
+                    && track.imm.position_sigma_m() <= cfg.confirm_max_sigma_m
+                {
+                    track.status = TrackStatus::Confirmed;
+                }
+                // Past the out-of-sequence window the history is only needed until
+                // confirmation (a tentative track's whole history, up to a cap).
+                let keep_all = track.status == TrackStatus::Tentative
+                    && track.history.len() <= MAX_TENTATIVE_HISTORY;
+                while !keep_all
+                    && track
+                        .history
+                        .front()
+                        .is_some_and(|(o, _)| o.t_s < latest_t_s - cfg.oosm_window_s - 1.0)
+                    && track.history.len() > 1
+                {
+                    track.history.pop_front();
+                }
+                Some(Some((
+                    ti,
+                    di,
+                    TrackEvent {
+                        track_id: track.id,
+                        t_s: track.imm.t_s(),
+                        confirmed: track.is_confirmed(),
+                        new: was != track.status,
+                    },
+                )))
             };
-            let was = track.status;
-            if track.status == TrackStatus::Tentative
-                && track.hits >= need
-                && track.imm.position_sigma_m() <= cfg.confirm_max_sigma_m
-            {
-                track.status = TrackStatus::Confirmed;
-            }
-            // Past the out-of-sequence window the history is only needed until
-            // confirmation (a tentative track's whole history, up to a cap).
-            let keep_all = track.status == TrackStatus::Tentative
-                && track.history.len() <= MAX_TENTATIVE_HISTORY;
-            while !keep_all
-                && track
-                    .history
-                    .front()
-                    .is_some_and(|(o, _)| o.t_s < latest_t_s - cfg.oosm_window_s - 1.0)
-                && track.history.len() > 1
-            {
-                track.history.pop_front();
-            }
-            Some(Some((
-                di,
-                TrackEvent {
-                    track_id: track.id,
-                    t_s: track.imm.t_s(),
-                    confirmed: track.is_confirmed(),
-                    new: was != track.status,
-                },
-            )))
-        };
         // Per job: `None` a numerical failure, `Some(None)` updated but not detected (JPDA),
-        // else the detection used and the event.
-        let outcomes: Vec<Option<Option<(usize, TrackEvent)>>> =
-            if work.len() >= PARALLEL_MIN_TRACKS {
-                work.par_iter_mut().map(update_one).collect()
-            } else {
-                work.iter_mut().map(update_one).collect()
-            };
+        // else the track, the detection used and the event.
+        type Outcome = Option<Option<(usize, usize, TrackEvent)>>;
+        let outcomes: Vec<Outcome> = if work.len() >= PARALLEL_MIN_TRACKS {
+            work.par_iter_mut().map(update_one).collect()
+        } else {
+            work.iter_mut().map(update_one).collect()
+        };
         drop(work);
         // Tracks predicted but not updated coast on from their prediction.
-        for ((ti, pred, ..), _) in predicted
+        for (p, _) in predicted
             .into_iter()
             .zip(consumed)
             .filter(|(_, consumed)| !consumed)
         {
-            let track = &mut self.tracks[ti];
-            if pred.t_s() >= track.imm.t_s()
-                && track.coast.as_ref().is_none_or(|c| pred.t_s() >= c.t_s())
+            let track = &mut self.tracks[p.track];
+            if p.pred.t_s() >= track.imm.t_s()
+                && track.coast.as_ref().is_none_or(|c| p.pred.t_s() >= c.t_s())
             {
-                track.coast = Some(pred);
+                track.coast = Some(p.pred);
             }
         }
+        let mut events = Vec::new();
         for outcome in outcomes {
             match outcome {
-                Some(Some((di, ev))) => {
+                Some(Some((ti, di, ev))) => {
                     used[di] = true;
-                    events.push(ev);
+                    events.push((ti, ev));
                 }
                 Some(None) => {}
                 None => self.rejected.numerical += 1,
             }
         }
-
         self.times.updates += events.len() as u64;
-        split(&mut self.times.update_ns);
-        let pending = Pending {
-            t_s: t,
-            used,
-            explained,
-            shared_merges,
-        };
-        Some((events, pending))
+        self.times.update_ns += lap.elapsed().as_nanos() as u64;
+        events
     }
 
     /// The second half of [`MultiTargetTracker::process_batch`], for the batch just updated:
@@ -1016,6 +1155,7 @@ impl MultiTargetTracker {
             used,
             explained,
             shared_merges,
+            ..
         } = pending;
         let start = std::time::Instant::now();
         let mut events = Vec::new();
@@ -1062,23 +1202,23 @@ impl MultiTargetTracker {
 
     /// Counts, per pair of confirmed tracks, the batches in a row in which they shared one
     /// detection: `j` gated the detection assigned to `i` and took none (or the same one); a
-    /// batch in which each took a detection of its own resets the pair. Returns the pairs (ids)
-    /// that reached [`SHARED_BATCHES_TO_MERGE`].
+    /// batch in which each took a detection of its own resets the pair. `hyps` and `assignment`
+    /// are the confirmed tracks' pass's. Returns the pairs (ids) that reached
+    /// [`SHARED_BATCHES_TO_MERGE`].
     fn count_shared(
         &mut self,
         hyps: &[Hypothesis],
         assignment: &[Option<usize>],
-        confirmed: &[bool],
         n_detections: usize,
     ) -> Vec<(u64, u64)> {
         let mut owner: Vec<Option<usize>> = vec![None; n_detections];
         for (i, d) in assignment.iter().enumerate() {
-            if let (Some(d), true) = (*d, confirmed[i]) {
+            if let Some(d) = *d {
                 owner[d].get_or_insert(i);
             }
         }
         let mut seen: Vec<((u64, u64), bool)> = Vec::new();
-        for h in hyps.iter().filter(|h| confirmed[h.track]) {
+        for h in hyps {
             let (j, d) = (h.track, h.detection);
             let Some(i) = owner[d].filter(|&i| i != j) else {
                 continue;

@@ -16,6 +16,7 @@ use tripoint_track::imm::{ImmConfig, ImmState};
 use tripoint_track::measurement::{LocalFrame, Observation, ObservationKind};
 use tripoint_track::motion::{numerical_transition, MotionModel};
 use tripoint_track::state::{Covariance, GaussianState, StateVector};
+use tripoint_track::tracker::TrackEvent;
 use tripoint_track::{MultiTargetTracker, TrackerConfig};
 
 fn ballistic_state() -> StateVector {
@@ -710,12 +711,14 @@ proptest! {
     }
 }
 
-/// A node publishes a batch's products between its updates and its track management
-/// (`update_batch`, then `BatchStep::finish`): the split gives the same tracks as
-/// `process_batch`, the updated tracks are visible before management, a new track appears
-/// only with management, and a step dropped without `finish` still runs it.
+/// A node publishes a batch's products between its passes (`update_batch`: the confirmed
+/// tracks; `BatchStep::update_tentative`: the tentative tracks; `BatchStep::finish`: track
+/// management): the passes give the same tracks as `process_batch`, the confirmed tracks'
+/// updates are visible before any tentative track is touched, a track the tentative pass
+/// confirms says so, a new track appears only with management, and a step dropped early still
+/// runs what is left.
 #[test]
-fn a_batch_taken_in_two_steps_gives_the_same_tracks_and_never_stays_half_done() {
+fn a_batch_taken_in_passes_gives_the_same_tracks_and_never_stays_half_done() {
     let frame = sado();
     let scans: Vec<Vec<Observation>> = (0..12)
         .map(|k| {
@@ -731,36 +734,81 @@ fn a_batch_taken_in_two_steps_gives_the_same_tracks_and_never_stays_half_done() 
         .collect();
     let mut whole = MultiTargetTracker::new(TrackerConfig::default());
     let mut split = MultiTargetTracker::new(TrackerConfig::default());
+    let mut confirmed_by_tentative_pass = 0;
     for (k, scan) in scans.iter().enumerate() {
         let events = whole.process_batch(scan);
-        let step = split.update_batch(scan);
-        // Before management: the batch's updates are in (the same events as `process_batch`
-        // begins with), and no track has been started from it yet.
-        let updated = step.updated().to_vec();
-        assert_eq!(updated[..], events[..updated.len()], "scan {k}");
+        let hits_before: Vec<(u64, u32, bool)> = split
+            .tracks()
+            .iter()
+            .map(|t| (t.id, t.hits, t.is_confirmed()))
+            .collect();
+        let mut step = split.update_batch(scan);
+        // After the first pass: the confirmed tracks' updates, and no tentative track touched.
+        let first: Vec<TrackEvent> = step.updated().to_vec();
+        for (id, hits, confirmed) in &hits_before {
+            let now = step.tracker().tracks().iter().find(|t| t.id == *id);
+            let now = now.expect("no track goes before management");
+            if !confirmed {
+                assert_eq!(
+                    now.hits, *hits,
+                    "scan {k}: tentative track {id} updated early"
+                );
+            }
+        }
+        assert!(first.iter().all(|e| e.confirmed && !e.new), "scan {k}");
         let before: Vec<u64> = step.tracker().tracks().iter().map(|t| t.id).collect();
-        let started: Vec<u64> = if k % 2 == 0 {
-            step.finish().iter().map(|e| e.track_id).collect()
-        } else {
-            // Dropped without `finish`: management runs anyway.
-            drop(step);
-            split
-                .tracks()
-                .iter()
-                .map(|t| t.id)
-                .filter(|id| !before.contains(id))
-                .collect()
+        let started: Vec<u64> = match k % 3 {
+            0 => {
+                // Both passes, then management: the updates are `process_batch`'s.
+                let second = step.update_tentative();
+                confirmed_by_tentative_pass += second.iter().filter(|e| e.confirmed).count();
+                assert!(second.iter().all(|e| !e.confirmed || e.new), "scan {k}");
+                let updated = step.updated().to_vec();
+                assert_eq!(updated.len(), first.len() + second.len());
+                assert_eq!(updated[..], events[..updated.len()], "scan {k}");
+                let n = updated.len();
+                let started: Vec<u64> = step.finish().iter().map(|e| e.track_id).collect();
+                let expected: Vec<u64> = events[n..].iter().map(|e| e.track_id).collect();
+                assert_eq!(started, expected, "scan {k}");
+                started
+            }
+            1 => {
+                // `finish` runs the tentative pass too, and returns its events first.
+                let rest: Vec<TrackEvent> = step.finish();
+                let mut all = first.clone();
+                all.extend(rest);
+                let mut expected = events.clone();
+                all.sort_by_key(|e| e.track_id);
+                expected.sort_by_key(|e| e.track_id);
+                assert_eq!(all, expected, "scan {k}");
+                split
+                    .tracks()
+                    .iter()
+                    .map(|t| t.id)
+                    .filter(|id| !before.contains(id))
+                    .collect()
+            }
+            _ => {
+                // Dropped after the first pass: the tentative pass and management run anyway.
+                drop(step);
+                split
+                    .tracks()
+                    .iter()
+                    .map(|t| t.id)
+                    .filter(|id| !before.contains(id))
+                    .collect()
+            }
         };
-        let expected: Vec<u64> = events[updated.len()..].iter().map(|e| e.track_id).collect();
-        assert_eq!(started, expected, "scan {k}");
         assert_eq!(split.tracks().len(), whole.tracks().len(), "scan {k}");
         if k == 7 {
-            // The second object's first detection starts a track, in the management of a
-            // dropped step.
+            // The second object's first detection starts a track, in management.
             assert_eq!(started.len(), 1);
             assert_eq!(before.len() + 1, split.tracks().len());
         }
     }
+    // The target's track, and the second object's, were confirmed by a tentative pass taken
+    // on its own at least once.
+    assert!(confirmed_by_tentative_pass >= 1);
     let states = |t: &MultiTargetTracker| -> Vec<(u64, StateVector)> {
         t.tracks()
             .iter()
