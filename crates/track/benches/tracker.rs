@@ -117,7 +117,12 @@ fn main() {
     if run_section("replays") {
         let s = load("breakup");
         let obs = observations(&s, limit);
-        let reps = if full { 15 } else { 2 };
+        // TP_BENCH_REPS=n replays each window n times (for a profiler: many replays of one
+        // window: TP_BENCH_WINDOW=cloud, or after).
+        let reps = std::env::var("TP_BENCH_REPS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if full { 15 } else { 2 });
         rayon::scope(|_| replays(&obs, reps));
     }
 }
@@ -176,6 +181,10 @@ fn replays(obs: &[Vec<Observation>], reps: usize) {
             println!("replays of {what}: no such minute in this run");
             continue;
         };
+        let wanted = std::env::var("TP_BENCH_WINDOW").ok();
+        if wanted.is_some_and(|w| !what.contains(&w)) {
+            continue;
+        }
         for b in &obs[done..start] {
             one_batch(
                 &mut tracker,
@@ -207,7 +216,8 @@ fn replay_window(
     // Per batch: live tracks after it, and the minimum over the replays of its time to updated,
     // of each product's time, and of each of the tracker's phases (ns: pre-gate, prediction and
     // gating, association, updates).
-    let mut best: Vec<(usize, f64, Vec<f64>, [u64; 4])> = Vec::new();
+    // (And the full computations the batch's products waited for: the same in every replay.)
+    let mut best: Vec<(usize, f64, Vec<f64>, [u64; 4], usize)> = Vec::new();
     for _ in 0..reps {
         let (mut tr, mut lv, mut sc) = (tracker.clone(), live.clone(), schedule.clone());
         for (j, b) in window.iter().enumerate() {
@@ -218,7 +228,7 @@ fn replay_window(
             let phases = [ph.pregate_ns, ph.predict_ns, ph.associate_ns, ph.update_ns];
             let n_live = tr.tracks().len();
             match best.get_mut(j) {
-                Some((_, up, done, ps)) if done.len() == bt.done.len() => {
+                Some((_, up, done, ps, _)) if done.len() == bt.done.len() => {
                     *up = up.min(bt.t_updated);
                     for (d, x) in done.iter_mut().zip(&bt.done) {
                         *d = d.min(*x);
@@ -228,7 +238,7 @@ fn replay_window(
                     }
                 }
                 Some(_) => panic!("replays differ at batch {j}: the tracker is not deterministic"),
-                None => best.push((n_live, bt.t_updated, bt.done, phases)),
+                None => best.push((n_live, bt.t_updated, bt.done, phases, bt.n_wait)),
             }
         }
     }
@@ -238,11 +248,12 @@ fn replay_window(
         .ok()
         .and_then(|v| v.parse().ok());
     if let Some(slow_ms) = slow_ms {
-        for (b, (n, up, done, ph)) in window.iter().zip(&best) {
+        for (b, (n, up, done, ph, n_wait)) in window.iter().zip(&best) {
             let last = done.iter().copied().fold(0.0, f64::max) * 1e3;
+            let first = done.iter().copied().fold(f64::INFINITY, f64::min) * 1e3;
             if (100..200).contains(n) && last > slow_ms {
                 eprintln!(
-                    "replays of {what}, slow batch at t {:.2} s: {n} live, {} detections; confirmed tracks updated {:.3} ms, last product {last:.3} ms ({} products); pre-gate {} µs, predict and gate {} µs, associate {} µs, update {} µs",
+                    "replays of {what}, slow batch at t {:.2} s: {n} live, {} detections; confirmed tracks updated {:.3} ms, first product {first:.3} ms, last product {last:.3} ms ({} products, {n_wait} waited for a full computation); pre-gate {} µs, predict and gate {} µs, associate {} µs, update {} µs",
                     b[0].t_s,
                     b.len(),
                     up * 1e3,
@@ -255,7 +266,7 @@ fn replay_window(
             }
         }
     }
-    let in_range: Vec<&(usize, f64, Vec<f64>, [u64; 4])> = best
+    let in_range: Vec<&(usize, f64, Vec<f64>, [u64; 4], usize)> = best
         .iter()
         .filter(|(n, ..)| (100..200).contains(n))
         .collect();
@@ -267,7 +278,7 @@ fn replay_window(
         .collect();
     let mut products: Vec<f64> = in_range
         .iter()
-        .flat_map(|(_, _, done, _)| done.iter().map(|d| d * 1e3))
+        .flat_map(|(_, _, done, _, _)| done.iter().map(|d| d * 1e3))
         .collect();
     let mean_us = |k: usize| {
         in_range.iter().map(|b| b.3[k] as f64).sum::<f64>() / in_range.len().max(1) as f64 / 1e3
