@@ -204,6 +204,12 @@ fn replays(obs: &[Vec<Observation>], reps: usize) {
     }
 }
 
+/// A replayed batch: live tracks after it; the minimum over the replays of its time to its
+/// confirmed tracks updated (s), of each product's time (s), and of each of the tracker's
+/// phases (ns: pre-gate, prediction and gating, association, updates); and the full
+/// computations its products waited for (the same in every replay).
+type BestTimes = (usize, f64, Vec<f64>, [u64; 4], usize);
+
 /// Replays `window` `reps` times from the snapshot and prints the minimum times.
 fn replay_window(
     what: &str,
@@ -217,7 +223,7 @@ fn replay_window(
     // of each product's time, and of each of the tracker's phases (ns: pre-gate, prediction and
     // gating, association, updates).
     // (And the full computations the batch's products waited for: the same in every replay.)
-    let mut best: Vec<(usize, f64, Vec<f64>, [u64; 4], usize)> = Vec::new();
+    let mut best: Vec<BestTimes> = Vec::new();
     for _ in 0..reps {
         let (mut tr, mut lv, mut sc) = (tracker.clone(), live.clone(), schedule.clone());
         for (j, b) in window.iter().enumerate() {
@@ -266,7 +272,7 @@ fn replay_window(
             }
         }
     }
-    let in_range: Vec<&(usize, f64, Vec<f64>, [u64; 4], usize)> = best
+    let in_range: Vec<&BestTimes> = best
         .iter()
         .filter(|(n, ..)| (100..200).contains(n))
         .collect();
