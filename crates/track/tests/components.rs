@@ -570,24 +570,19 @@ fn a_batch_from_a_broken_clock_is_refused_while_tracks_are_live() {
     assert_eq!(t.rejected.too_late, 0);
 }
 
-/// The variable-structure IMM: on a coasting object the boost model leaves the active set once
-/// its probability has stayed low for `retire_boost_s`, and the estimate stays consistent with
-/// two models; when the object thrusts again (an upper stage lit after a coast) the boost model
-/// comes back within a few updates and the IMM follows the thrust instead of losing the object.
-#[test]
-fn boost_model_retires_after_burnout_and_returns_when_the_object_thrusts() {
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let frame = sado();
-    let cfg = ImmConfig::default();
-    let sig = [30.0, 0.001, 0.001];
-    let noisy = |t: f64, x: &StateVector, rng: &mut ChaCha8Rng| {
+/// Radar detections of a state from `frame` with 30 m and 0.001° of noise.
+fn noisy_radar(frame: LocalFrame) -> impl Fn(f64, &StateVector, &mut ChaCha8Rng) -> Observation {
+    move |t, x, rng| {
         let mut o = radar_obs(t, x, frame);
-        for (i, s) in sig.iter().enumerate() {
+        for (i, s) in [30.0, 0.001, 0.001].iter().enumerate() {
             o.z[i] += s * Normal::new(0.0, 1.0).expect("unit").sample(rng);
         }
         o
-    };
-    let mut truth = ballistic_state();
+    }
+}
+
+/// An IMM started at `x` with a new track's uncertainty and mode probabilities.
+fn fresh_imm(x: StateVector) -> ImmState {
     let mut p = Covariance::zeros();
     for i in 0..3 {
         p[(i, i)] = 200.0f64.powi(2);
@@ -595,14 +590,20 @@ fn boost_model_retires_after_burnout_and_returns_when_the_object_thrusts() {
         p[(6 + i, 6 + i)] = 30.0f64.powi(2);
     }
     p[(9, 9)] = 0.01;
-    let mut imm = ImmState::new(
-        GaussianState {
-            x: truth,
-            p,
-            t_s: 0.0,
-        },
-        [0.3, 0.5, 0.2],
-    );
+    ImmState::new(GaussianState { x, p, t_s: 0.0 }, [0.3, 0.5, 0.2])
+}
+
+/// The variable-structure IMM: on a coasting object the boost model leaves the active set once
+/// its probability has stayed low for `retire_boost_s`, and the estimate stays consistent with
+/// two models; when the object thrusts again (an upper stage lit after a coast) the boost model
+/// comes back within a few updates and the IMM follows the thrust instead of losing the object.
+#[test]
+fn boost_model_retires_after_burnout_and_returns_when_the_object_thrusts() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let cfg = ImmConfig::default();
+    let noisy = noisy_radar(sado());
+    let mut truth = ballistic_state();
+    let mut imm = fresh_imm(truth);
     let mut retired_at = None;
     let dt = 1.0;
     let mut t = 0.0;
@@ -829,16 +830,8 @@ fn a_batch_taken_in_passes_gives_the_same_tracks_and_never_stays_half_done() {
 #[test]
 fn reentry_model_sleeps_in_mid_course_and_wakes_before_the_atmosphere() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    let frame = sado();
     let cfg = ImmConfig::default();
-    let sig = [30.0, 0.001, 0.001];
-    let noisy = |t: f64, x: &StateVector, rng: &mut ChaCha8Rng| {
-        let mut o = radar_obs(t, x, frame);
-        for (i, s) in sig.iter().enumerate() {
-            o.z[i] += s * Normal::new(0.0, 1.0).expect("unit").sample(rng);
-        }
-        o
-    };
+    let noisy = noisy_radar(sado());
     // Falling from 1,200 km (a lofted missile past apogee).
     let g = Geodetic::from_deg(40.0, 134.0, 1_200e3).expect("valid");
     let r = g.to_ecef_m();
@@ -852,21 +845,7 @@ fn reentry_model_sleeps_in_mid_course_and_wakes_before_the_atmosphere() {
         truth[3 + i] = v[i];
     }
     truth[9] = 0.2;
-    let mut p = Covariance::zeros();
-    for i in 0..3 {
-        p[(i, i)] = 200.0f64.powi(2);
-        p[(3 + i, 3 + i)] = 50.0f64.powi(2);
-        p[(6 + i, 6 + i)] = 30.0f64.powi(2);
-    }
-    p[(9, 9)] = 0.01;
-    let mut imm = ImmState::new(
-        GaussianState {
-            x: truth,
-            p,
-            t_s: 0.0,
-        },
-        [0.3, 0.5, 0.2],
-    );
+    let mut imm = fresh_imm(truth);
     let height = |x: &StateVector| tripoint_physics::geodesy::radial_height_m([x[0], x[1], x[2]]);
     let (dt, mut t) = (2.0, 0.0);
     let mut slept = 0;
