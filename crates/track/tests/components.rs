@@ -715,6 +715,15 @@ proptest! {
     }
 }
 
+/// The ids of `t`'s tracks that are not in `before`.
+fn new_ids(t: &MultiTargetTracker, before: &[u64]) -> Vec<u64> {
+    t.tracks()
+        .iter()
+        .map(|tr| tr.id)
+        .filter(|id| !before.contains(id))
+        .collect()
+}
+
 /// A node publishes a batch's products between its passes (`update_batch`: the confirmed
 /// tracks; `BatchStep::update_tentative`: the tentative tracks; `BatchStep::finish`: track
 /// management): the passes give the same tracks as `process_batch`, the confirmed tracks'
@@ -785,22 +794,12 @@ fn a_batch_taken_in_passes_gives_the_same_tracks_and_never_stays_half_done() {
                 all.sort_by_key(|e| e.track_id);
                 expected.sort_by_key(|e| e.track_id);
                 assert_eq!(all, expected, "scan {k}");
-                split
-                    .tracks()
-                    .iter()
-                    .map(|t| t.id)
-                    .filter(|id| !before.contains(id))
-                    .collect()
+                new_ids(&split, &before)
             }
             _ => {
                 // Dropped after the first pass: the tentative pass and management run anyway.
                 drop(step);
-                split
-                    .tracks()
-                    .iter()
-                    .map(|t| t.id)
-                    .filter(|id| !before.contains(id))
-                    .collect()
+                new_ids(&split, &before)
             }
         };
         assert_eq!(split.tracks().len(), whole.tracks().len(), "scan {k}");
