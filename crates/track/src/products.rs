@@ -739,6 +739,7 @@ pub type RefreshItem<'a> = (
 );
 
 /// What a reference says of a later state ([`LiveProducts::linearise`]).
+#[derive(Clone, Debug)]
 struct Said {
     products: Products,
     age_s: f64,
@@ -746,6 +747,11 @@ struct Said {
     /// region (stale).
     strict: Result<(), bool>,
 }
+
+/// Quick products made by [`LiveProducts::prepare`] (or nothing), to be
+/// [`LiveProducts::publish`]ed.
+#[derive(Clone, Debug)]
+pub struct Prepared(Result<Said, bool>);
 
 /// A track update for [`LiveProducts::quick_many`]: id, state, boost probability, whether the
 /// track has an early (launch-point) state.
@@ -824,35 +830,46 @@ impl LiveProducts {
     /// `None`, or a provisional basis, means a full computation is due
     /// ([`LiveProducts::refresh_many`]); after `None` it is on the detection-to-product path.
     pub fn quick_many(&mut self, items: &[QuickItem<'_>]) -> Vec<Option<(Products, Basis)>> {
-        let one =
-            |&(id, s, boost, has_early): &QuickItem<'_>| self.linearise(id, s, boost, has_early);
+        let one = |&item: &QuickItem<'_>| self.prepare(item);
         let said: Vec<_> = if items.len() >= crate::tracker::PARALLEL_MIN_TRACKS {
             items.par_iter().map(one).collect()
         } else {
             items.iter().map(one).collect()
         };
-        said.into_iter()
-            .map(|said| match said {
-                Ok(Said {
-                    products,
-                    age_s,
-                    strict,
-                }) => {
-                    if let Err(stale) = strict {
-                        self.stale += usize::from(stale);
-                        self.provisional += 1;
-                        Some((products, Basis::Provisional { age_s }))
-                    } else {
-                        self.linearised += 1;
-                        Some((products, Basis::Linearised { age_s }))
-                    }
-                }
-                Err(stale) => {
+        said.into_iter().map(|p| self.publish(p)).collect()
+    }
+
+    /// The work of [`LiveProducts::quick_many`] for one update, without the bookkeeping: it
+    /// only reads the references, so it can run anywhere (in the tracker's update job, the
+    /// moment the track is updated: [`crate::MultiTargetTracker::update_batch_with`]). The
+    /// products are in the result; [`LiveProducts::publish`] then counts it and says what is
+    /// due, as `quick_many` does.
+    pub fn prepare(&self, (id, s, boost, has_early): QuickItem<'_>) -> Prepared {
+        Prepared(self.linearise(id, s, boost, has_early))
+    }
+
+    /// The bookkeeping of a [`LiveProducts::prepare`]d update: what `quick_many` returns for it.
+    pub fn publish(&mut self, prepared: Prepared) -> Option<(Products, Basis)> {
+        match prepared.0 {
+            Ok(Said {
+                products,
+                age_s,
+                strict,
+            }) => {
+                if let Err(stale) = strict {
                     self.stale += usize::from(stale);
-                    None
+                    self.provisional += 1;
+                    Some((products, Basis::Provisional { age_s }))
+                } else {
+                    self.linearised += 1;
+                    Some((products, Basis::Linearised { age_s }))
                 }
-            })
-            .collect()
+            }
+            Err(stale) => {
+                self.stale += usize::from(stale);
+                None
+            }
+        }
     }
 
     /// What the reference of track `id` says of state `s`: products good as provisional ones

@@ -712,17 +712,32 @@ impl MultiTargetTracker {
     /// off the path from a detection to a confirmed track's products; the results are the same
     /// as `process_batch`'s.
     pub fn update_batch<'a>(&'a mut self, batch: &'a [Observation]) -> BatchStep<'a> {
-        let (updated, pending) = match self.update_tracks(batch) {
-            Some((updated, pending)) => (updated, Some(pending)),
-            None => (Vec::new(), None),
+        self.update_batch_with(batch, |_| None::<()>).0
+    }
+
+    /// [`MultiTargetTracker::update_batch`], calling `on_update` on each confirmed track the
+    /// moment its update is done, in the update's own job (over the thread pool): what a node
+    /// derives from a track (its quick products, [`crate::products::LiveProducts::prepare`]) is
+    /// then out as soon as that track is, not when the whole batch is. Returns the step and,
+    /// in track order, the updated confirmed tracks' ids with what `on_update` returned for
+    /// them (`None`s left out).
+    pub fn update_batch_with<'a, T: Send>(
+        &'a mut self,
+        batch: &'a [Observation],
+        on_update: impl Fn(&Track) -> Option<T> + Sync,
+    ) -> (BatchStep<'a>, Vec<(u64, T)>) {
+        let (updated, derived, pending) = match self.update_tracks(batch, &on_update) {
+            Some((updated, derived, pending)) => (updated, derived, Some(pending)),
+            None => (Vec::new(), Vec::new(), None),
         };
-        BatchStep {
+        let step = BatchStep {
             tracker: self,
             batch,
             events: updated.iter().map(|(_, e)| e.clone()).collect(),
             updated,
             pending,
-        }
+        };
+        (step, derived)
     }
 
     /// The confirmed tracks' pass over a batch: pre-gate, prediction, gating, association and
@@ -731,10 +746,12 @@ impl MultiTargetTracker {
     /// they leave, so nothing here waits on the tentative tracks: their pass
     /// ([`MultiTargetTracker::update_tentative`]) comes after, off the path from a detection to
     /// a confirmed track's products.
-    fn update_tracks(
+    #[allow(clippy::type_complexity)]
+    fn update_tracks<T: Send>(
         &mut self,
         batch: &[Observation],
-    ) -> Option<(Vec<(usize, TrackEvent)>, Pending)> {
+        on_update: &(impl Fn(&Track) -> Option<T> + Sync),
+    ) -> Option<(Vec<(usize, TrackEvent)>, Vec<(u64, T)>, Pending)> {
         let first = batch.first()?;
         let t = first.t_s;
         if t < self.latest_t_s - self.cfg.oosm_window_s {
@@ -798,7 +815,8 @@ impl MultiTargetTracker {
         let shared_merges = self.count_shared(&hyps, &assignment, batch.len());
         self.times.associate_ns += lap.elapsed().as_nanos() as u64;
         let mut used = vec![false; batch.len()];
-        let events = self.apply_updates(batch, predicted, &assignment, pda, &mut used);
+        let (events, derived) =
+            self.apply_updates(batch, predicted, &assignment, pda, &mut used, on_update);
         let pending = Pending {
             t_s: t,
             used,
@@ -808,7 +826,7 @@ impl MultiTargetTracker {
             taken,
             tentative_done: false,
         };
-        Some((events, pending))
+        Some((events, derived, pending))
     }
 
     /// The tentative tracks' pass over a batch whose confirmed tracks are updated: the tentative
@@ -831,7 +849,9 @@ impl MultiTargetTracker {
             &assignment,
             vec![None; n_tracks],
             &mut pending.used,
+            &|_| None::<()>,
         )
+        .0
     }
 
     /// Pre-gate, IMM prediction and gating for one pass over a batch: the pass's tracks whose
@@ -986,17 +1006,20 @@ impl MultiTargetTracker {
     /// The updates of one pass's assigned tracks (with the re-filtering of what came after a
     /// late batch) and their bookkeeping; the pass's other predicted tracks coast on their
     /// predictions. Marks the detections used; returns the events with their tracks' indices,
-    /// in track order.
-    fn apply_updates(
+    /// in track order, and what `on_update` made of each confirmed track updated with a hit
+    /// (called in the track's update job, as soon as it is done).
+    #[allow(clippy::type_complexity)]
+    fn apply_updates<T: Send>(
         &mut self,
         batch: &[Observation],
         predicted: Vec<Predicted>,
         assignment: &[Option<usize>],
         mut pda: Vec<Option<TrackWeights>>,
         used: &mut [bool],
-    ) -> Vec<(usize, TrackEvent)> {
+        on_update: &(impl Fn(&Track) -> Option<T> + Sync),
+    ) -> (Vec<(usize, TrackEvent)>, Vec<(u64, T)>) {
         let Some(first) = batch.first() else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         let t = first.t_s;
         let lap = std::time::Instant::now();
@@ -1092,6 +1115,11 @@ impl MultiTargetTracker {
                 {
                     track.history.pop_front();
                 }
+                let derived = if track.is_confirmed() {
+                    on_update(track)
+                } else {
+                    None
+                };
                 Some(Some((
                     ti,
                     di,
@@ -1101,12 +1129,13 @@ impl MultiTargetTracker {
                         confirmed: track.is_confirmed(),
                         new: was != track.status,
                     },
+                    derived,
                 )))
             };
         // Per job: `None` a numerical failure, `Some(None)` updated but not detected (JPDA),
-        // else the track, the detection used and the event.
-        type Outcome = Option<Option<(usize, usize, TrackEvent)>>;
-        let outcomes: Vec<Outcome> = if work.len() >= PARALLEL_MIN_TRACKS {
+        // else the track, the detection used, the event and what `on_update` made of it.
+        type Outcome<T> = Option<Option<(usize, usize, TrackEvent, Option<T>)>>;
+        let outcomes: Vec<Outcome<T>> = if work.len() >= PARALLEL_MIN_TRACKS {
             work.par_iter_mut().map(update_one).collect()
         } else {
             work.iter_mut().map(update_one).collect()
@@ -1125,11 +1154,14 @@ impl MultiTargetTracker {
                 track.coast = Some(p.pred);
             }
         }
-        let mut events = Vec::new();
+        let (mut events, mut derived) = (Vec::new(), Vec::new());
         for outcome in outcomes {
             match outcome {
-                Some(Some((ti, di, ev))) => {
+                Some(Some((ti, di, ev, made))) => {
                     used[di] = true;
+                    if let Some(m) = made {
+                        derived.push((ev.track_id, m));
+                    }
                     events.push((ti, ev));
                 }
                 Some(None) => {}
@@ -1138,7 +1170,7 @@ impl MultiTargetTracker {
         }
         self.times.updates += events.len() as u64;
         self.times.update_ns += lap.elapsed().as_nanos() as u64;
-        events
+        (events, derived)
     }
 
     /// The second half of [`MultiTargetTracker::process_batch`], for the batch just updated:

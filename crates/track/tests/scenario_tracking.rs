@@ -297,3 +297,72 @@ fn linearised_products_agree_with_full_products_on_the_irbm_tracks() {
         "provisional ellipse axes off: ratio to the full ones p1 {ax_lo:.3}, p99 {ax_hi:.3}"
     );
 }
+
+/// A node makes each confirmed track's quick products in the track's own update job
+/// (`update_batch_with` with `LiveProducts::prepare`) so they are out as soon as the track is
+/// updated: on the IRBM scenario every such product is the one `quick_many` makes after the
+/// whole batch, with the same basis, for the same tracks in the same order, and the two
+/// `LiveProducts` keep the same counts.
+#[test]
+fn products_made_in_the_update_jobs_are_those_made_after_the_batch() {
+    use tripoint_track::products::{converged, Basis, LiveProducts};
+    let s = load("irbm-overflight");
+    let r = run(&s, &mut |_| {}).expect("runs");
+    let owners: HashMap<_, _> = s.sensors.iter().map(|x| (x.id.clone(), x.owner)).collect();
+    let (batches, _) = batches(&r.detections, &owners, s.start);
+    let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
+    let (mut in_jobs, mut after) = (LiveProducts::default(), LiveProducts::default());
+    let mut compared = 0;
+    for b in &batches {
+        let reading = &in_jobs;
+        let (step, made) = tracker.update_batch_with(b, |tr| {
+            let e = tr.estimate();
+            converged(&e).then(|| reading.prepare((tr.id, &e, tr.imm.mu[0], tr.early.is_some())))
+        });
+        // The same products after the batch: the updated confirmed tracks, converged.
+        let tracks = step.tracker().tracks();
+        let updated: Vec<_> = step
+            .updated()
+            .iter()
+            .filter(|ev| ev.confirmed)
+            .filter_map(|ev| tracks.iter().find(|t| t.id == ev.track_id))
+            .map(|t| (t, t.estimate()))
+            .filter(|(_, e)| converged(e))
+            .collect();
+        let items: Vec<_> = updated
+            .iter()
+            .map(|(t, e)| (t.id, e, t.imm.mu[0], t.early.is_some()))
+            .collect();
+        let expected = after.quick_many(&items);
+        let ids: Vec<u64> = made.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, items.iter().map(|i| i.0).collect::<Vec<_>>());
+        let mut due = Vec::new();
+        for ((id, prepared), want) in made.into_iter().zip(expected) {
+            let got = in_jobs.publish(prepared);
+            assert_eq!(got, want, "track {id}");
+            compared += usize::from(got.is_some());
+            if !matches!(got, Some((_, Basis::Linearised { .. }))) {
+                due.push(id);
+            }
+        }
+        // The full computations due, on both (their references must stay the same).
+        let full: Vec<_> = updated
+            .iter()
+            .filter(|(t, _)| due.contains(&t.id))
+            .map(|(t, e)| (t.id, e, t.imm.mu[0], t.early_state()))
+            .collect();
+        assert_eq!(in_jobs.refresh_many(&full), after.refresh_many(&full));
+        drop(updated);
+        step.finish();
+    }
+    assert!(compared >= 200, "only {compared} quick products compared");
+    assert_eq!(
+        (
+            in_jobs.full,
+            in_jobs.linearised,
+            in_jobs.provisional,
+            in_jobs.stale
+        ),
+        (after.full, after.linearised, after.provisional, after.stale)
+    );
+}
