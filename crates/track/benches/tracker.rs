@@ -360,17 +360,7 @@ fn one_batch(
             let mut waiting = Vec::new();
             for (id, (prepared, t)) in quick {
                 let Some(&i) = index.get(&id) else { continue };
-                match live.publish(prepared) {
-                    Some((p, basis)) => {
-                        std::hint::black_box(p);
-                        out.products += 1;
-                        out.done.push(t);
-                        if !matches!(basis, Basis::Linearised { .. }) {
-                            out.later.push(i);
-                        }
-                    }
-                    None => waiting.push(i),
-                }
+                out.record(i, t, live.publish(prepared), &mut waiting);
             }
             compute_waiting(step.tracker(), &waiting, live, start, &mut out);
         }
@@ -405,19 +395,8 @@ fn one_batch(
         &mut out,
     );
     // The full recomputations behind provisional products, together over the pool.
-    let tracks = step.tracker().tracks();
-    let estimates: Vec<_> = out
-        .later
-        .iter()
-        .map(|&i| (&tracks[i], tracks[i].estimate()))
-        .collect();
-    let items: Vec<_> = estimates
-        .iter()
-        .map(|(tr, e)| (tr.id, e, tr.imm.mu[0], tr.early_state()))
-        .collect();
-    out.products += std::hint::black_box(live.refresh_many(&items)).len();
+    out.products += refresh(step.tracker(), &out.later, live);
     product_secs += p0.elapsed().as_secs_f64();
-    drop(estimates);
     step.finish();
     BatchTiming {
         t_updated,
@@ -438,6 +417,30 @@ struct Published {
     later: Vec<usize>,
     n_wait: usize,
     products: usize,
+}
+
+impl Published {
+    /// Track `i`'s quick products (`LiveProducts::publish`), out at `t`: counted, and its full
+    /// computation due behind provisional products (`later`), or before any (`waiting`).
+    fn record(
+        &mut self,
+        i: usize,
+        t: f64,
+        quick: Option<(tripoint_track::products::Products, Basis)>,
+        waiting: &mut Vec<usize>,
+    ) {
+        match quick {
+            Some((p, basis)) => {
+                std::hint::black_box(p);
+                self.products += 1;
+                self.done.push(t);
+                if !matches!(basis, Basis::Linearised { .. }) {
+                    self.later.push(i);
+                }
+            }
+            None => waiting.push(i),
+        }
+    }
 }
 
 /// Publishes the products of the confirmed tracks among `events`.
@@ -481,21 +484,26 @@ fn publish(
             let quick = live.quick_many(&items);
             let t_quick = start.elapsed().as_secs_f64();
             for ((i, _, _), q) in converged.iter().zip(quick) {
-                match q {
-                    Some((p, basis)) => {
-                        std::hint::black_box(p);
-                        out.products += 1;
-                        out.done.push(t_quick);
-                        if !matches!(basis, Basis::Linearised { .. }) {
-                            out.later.push(*i);
-                        }
-                    }
-                    None => waiting.push(*i),
-                }
+                out.record(*i, t_quick, q, &mut waiting);
             }
         }
     }
     compute_waiting(tracker, &waiting, live, start, out);
+}
+
+/// Full products of the tracks (indices), together over the thread pool, kept as their
+/// references; returns how many were made.
+fn refresh(tracker: &MultiTargetTracker, tracks: &[usize], live: &mut LiveProducts) -> usize {
+    let all = tracker.tracks();
+    let estimates: Vec<_> = tracks
+        .iter()
+        .map(|&i| (&all[i], all[i].estimate()))
+        .collect();
+    let items: Vec<_> = estimates
+        .iter()
+        .map(|(tr, e)| (tr.id, e, tr.imm.mu[0], tr.early_state()))
+        .collect();
+    std::hint::black_box(live.refresh_many(&items)).len()
 }
 
 /// Index of each track by id.
@@ -517,16 +525,7 @@ fn compute_waiting(
     start: Instant,
     out: &mut Published,
 ) {
-    let tracks = tracker.tracks();
-    let estimates: Vec<_> = waiting
-        .iter()
-        .map(|&i| (&tracks[i], tracks[i].estimate()))
-        .collect();
-    let items: Vec<_> = estimates
-        .iter()
-        .map(|(tr, e)| (tr.id, e, tr.imm.mu[0], tr.early_state()))
-        .collect();
-    let k = std::hint::black_box(live.refresh_many(&items)).len();
+    let k = refresh(tracker, waiting, live);
     out.products += k;
     out.n_wait += waiting.len();
     out.done

@@ -739,7 +739,7 @@ pub type RefreshItem<'a> = (
 );
 
 /// What a reference says of a later state ([`LiveProducts::linearise`]).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Said {
     products: Products,
     age_s: f64,
@@ -750,7 +750,7 @@ struct Said {
 
 /// Quick products made by [`LiveProducts::prepare`] (or nothing), to be
 /// [`LiveProducts::publish`]ed.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Prepared(Result<Said, bool>);
 
 /// A track update for [`LiveProducts::quick_many`]: id, state, boost probability, whether the

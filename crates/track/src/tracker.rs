@@ -117,6 +117,7 @@ impl Default for TrackerConfig {
 }
 
 /// An observation reduced to what the pre-gate needs.
+#[derive(Debug)]
 enum PreGate {
     Point {
         q: [f64; 3],
@@ -189,6 +190,7 @@ struct Rough {
 /// (one sensor, one time, one kind) is also sorted by range: a track's gate admits only
 /// detections in a range window (`first_component_window`), so in a debris cloud, where every
 /// track's pre-gate takes in the whole batch, each tests a few.
+#[derive(Debug)]
 struct PreGateIndex {
     gates: Vec<PreGate>,
     /// (x, detection) of the point gates, by x.
@@ -516,6 +518,7 @@ pub struct TrackEvent {
 /// which of its detections were used, explained (inside a confirmed track's gate) or taken by
 /// a confirmed track, the pairs of tracks due to merge, the batch's pre-gates, and whether the
 /// tentative tracks' pass has run.
+#[derive(Debug)]
 struct Pending {
     t_s: f64,
     used: Vec<bool>,
@@ -524,15 +527,6 @@ struct Pending {
     shared_merges: Vec<(u64, u64)>,
     gates: PreGateIndex,
     tentative_done: bool,
-}
-
-impl std::fmt::Debug for Pending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pending")
-            .field("t_s", &self.t_s)
-            .field("tentative_done", &self.tentative_done)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A batch taken in passes: made by [`MultiTargetTracker::update_batch`] with its confirmed
@@ -546,10 +540,9 @@ impl std::fmt::Debug for Pending {
 pub struct BatchStep<'a> {
     tracker: &'a mut MultiTargetTracker,
     batch: &'a [Observation],
-    /// The updated tracks' events so far, in track order, with their tracks' indices.
-    updated: Vec<(usize, TrackEvent)>,
-    /// The same events without the indices (what [`BatchStep::updated`] lends).
+    /// The updated tracks' events so far, in track order, and their tracks' indices.
     events: Vec<TrackEvent>,
+    order: Vec<usize>,
     pending: Option<Pending>,
 }
 
@@ -575,23 +568,15 @@ impl BatchStep<'_> {
         p.tentative_done = true;
         let more = self.tracker.update_tentative(self.batch, p);
         let out: Vec<TrackEvent> = more.iter().map(|(_, e)| e.clone()).collect();
-        // Both passes' events are in track order: merge them.
-        let mut merged = Vec::with_capacity(self.updated.len() + more.len());
-        let (mut a, mut b) = (
-            std::mem::take(&mut self.updated).into_iter().peekable(),
-            more.into_iter().peekable(),
-        );
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if x.0 <= y.0 => a.next(),
-                (_, Some(_)) => b.next(),
-                _ => a.next(),
-            };
-            let Some(e) = next else { break };
-            merged.push(e);
-        }
-        self.events = merged.iter().map(|(_, e)| e.clone()).collect();
-        self.updated = merged;
+        // Both passes' events into track order (a track is in one pass only).
+        let mut all: Vec<(usize, TrackEvent)> = self
+            .order
+            .drain(..)
+            .zip(self.events.drain(..))
+            .chain(more)
+            .collect();
+        all.sort_by_key(|&(i, _)| i);
+        (self.order, self.events) = all.into_iter().unzip();
         out
     }
 
@@ -730,11 +715,12 @@ impl MultiTargetTracker {
             Some((updated, derived, pending)) => (updated, derived, Some(pending)),
             None => (Vec::new(), Vec::new(), None),
         };
+        let (order, events) = updated.into_iter().unzip();
         let step = BatchStep {
             tracker: self,
             batch,
-            events: updated.iter().map(|(_, e)| e.clone()).collect(),
-            updated,
+            events,
+            order,
             pending,
         };
         (step, derived)
