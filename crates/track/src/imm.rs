@@ -218,13 +218,7 @@ impl ImmState {
             let (m1, m2) = (self.mu[1], self.mu[REENTRY]);
             let m = m1 + m2;
             if m > 0.0 && m2 > 0.0 {
-                let (a, b) = (&self.states[1], &self.states[REENTRY]);
-                let x = (a.x * m1 + b.x * m2) / m;
-                let (da, db) = (a.x - x, b.x - x);
-                let mut p =
-                    ((a.p + da * da.transpose()) * m1 + (b.p + db * db.transpose()) * m2) / m;
-                symmetrize(&mut p);
-                out.states[1] = GaussianState { x, p, t_s: a.t_s };
+                out.states[1] = self.mixture(&[0.0, m1 / m, m2 / m]);
             }
             out.mu[1] = m;
         }
@@ -239,13 +233,17 @@ impl ImmState {
 
     /// The moment-matched combined estimate.
     pub fn combined(&self) -> GaussianState {
-        let x = (0..M).fold(StateVector::zeros(), |a, j| {
-            a + self.states[j].x * self.mu[j]
-        });
+        self.mixture(&self.mu)
+    }
+
+    /// The moment-matched Gaussian of the models' estimates with weights `w` (summing to 1):
+    /// x̄ = Σ w_j x_j, P̄ = Σ w_j [P_j + (x_j − x̄)(x_j − x̄)ᵀ] (models of weight 0 left out).
+    fn mixture(&self, w: &[f64; M]) -> GaussianState {
+        let x = (0..M).fold(StateVector::zeros(), |a, j| a + self.states[j].x * w[j]);
         let mut p = Covariance::zeros();
-        for j in 0..M {
+        for j in (0..M).filter(|&j| w[j] > 0.0) {
             let d = self.states[j].x - x;
-            p += (self.states[j].p + d * d.transpose()) * self.mu[j];
+            p += (self.states[j].p + d * d.transpose()) * w[j];
         }
         // A convex combination of positive definite matrices and spreads: positive definite.
         symmetrize(&mut p);
@@ -293,19 +291,7 @@ impl ImmState {
         t_s: f64,
     ) -> GaussianState {
         let w: [f64; M] = std::array::from_fn(|i| p[i][j] * self.mu[i] / cbar[j]);
-        let x0 = (0..M).fold(StateVector::zeros(), |a, i| a + self.states[i].x * w[i]);
-        let mut p0 = Covariance::zeros();
-        for i in (0..M).filter(|&i| w[i] > 0.0) {
-            let d = self.states[i].x - x0;
-            p0 += (self.states[i].p + d * d.transpose()) * w[i];
-        }
-        symmetrize(&mut p0);
-        let mixed = GaussianState {
-            x: x0,
-            p: p0,
-            t_s: self.t_s(),
-        };
-        filter::predict(cfg.filter, &cfg.models[j], &mixed, t_s)
+        filter::predict(cfg.filter, &cfg.models[j], &self.mixture(&w), t_s)
     }
 
     pub fn predict(&self, cfg: &ImmConfig, t_s: f64) -> ImmState {
