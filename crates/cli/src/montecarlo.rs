@@ -101,6 +101,16 @@ pub fn run(path: &Path, n: usize, c_m: f64, seed: Option<u64>, as_json: bool) ->
         let rate = run.observations as f64 / run.seconds.max(1e-9);
         let rows: Vec<StateRow> = run.rows.into_iter().map(|(r, _)| r).collect();
         let gospa = score_gospa(&truth, &rows, c_m);
+        if std::env::var_os("TRIPOINT_MC_DEBUG").is_some() {
+            eprintln!(
+                "run {i} seed {}: GOSPA {:.1} m (localisation {:.1}, missed {:.1}, false {:.1})",
+                s.seed,
+                gospa.mean_total_m,
+                gospa.mean_localisation_m,
+                gospa.mean_missed_m,
+                gospa.mean_false_m
+            );
+        }
         let mut warheads = Vec::new();
         for sc in score_impacts(&truth, &run.impacts, &impacts, &checkpoints, ASSOC_M) {
             if !checkpoints.contains_key(&sc.object) {

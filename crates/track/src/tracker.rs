@@ -85,9 +85,10 @@ pub enum Association {
     Jpda,
     /// GNN in clusters of at most [`crate::associate::MAX_EXACT_TRACKS`] confirmed tracks (a
     /// few missiles and their stages), JPDA in larger ones (debris clouds, where one-to-one
-    /// assignments between unresolved fragments make ghost tracks). The default: the same
-    /// tracks as GNN wherever no cloud forms (bit for bit on srbm-salvo, irbm-overflight,
-    /// icbm-lofted, slv-orbit and track-loss), JPDA's where one does.
+    /// assignments between unresolved fragments make ghost tracks). Its GNN tracks also tell
+    /// separating objects apart by which is ahead along the flight path
+    /// ([`MultiTargetTracker::follow_the_object_ahead`]), which plain GNN does not. The
+    /// default.
     #[default]
     Hybrid,
 }
@@ -349,6 +350,10 @@ pub struct Track {
 /// and 3825 m, 8 s 189.8 km and 3788 m, 12 s 204.6 km and 3785 m. The chained IMM mixes its
 /// models at every coasting step, which over short gaps kept false tracks alive.
 const COAST_AFTER_S: f64 = 8.0;
+
+/// Radars whose line of sight makes a cosine below this with a track's velocity do not order
+/// separating objects along it ([`MultiTargetTracker::follow_the_object_ahead`]).
+const AHEAD_MIN_COS: f64 = 0.3;
 
 /// χ² with 6 degrees of freedom at 99 %: the default track-to-track merge gate.
 pub const MERGE_GATE_D2: f64 = 16.81;
@@ -788,6 +793,10 @@ impl MultiTargetTracker {
                 a
             }
         };
+        let mut assignment = assignment;
+        if self.cfg.association == Association::Hybrid {
+            self.follow_the_object_ahead(batch, &predicted, &hyps, &mut assignment, &pda);
+        }
         let mut taken = vec![false; batch.len()];
         for d in assignment.iter().flatten() {
             taken[*d] = true;
@@ -813,6 +822,132 @@ impl MultiTargetTracker {
             tentative_done: false,
         };
         Some((events, derived, pending))
+    }
+
+    /// Separating objects, resolved in range but not across it, are told apart by which one is
+    /// ahead along the track's velocity. Right after a separation (a spent stage pushed back, a
+    /// payload going on) the two objects are tens to hundreds of metres apart along the flight
+    /// path, a few range sigmas, while the radars' cross-range errors are kilometres. Left to
+    /// nearest-neighbour choices, each radar picks whichever detection is nearer the track's
+    /// prediction, and a track can settle on a ghost that takes one object's ranges from some
+    /// radars and the other's from the rest: hundreds of metres and several m/s off both, an
+    /// impact prediction tens of kilometres off, with a confident ellipse. Here a track with
+    /// two such detections takes the one ahead along its velocity from every radar (the object
+    /// that continues, as a track kept through the boost did), and of two tracks on such a pair
+    /// the older takes the detection ahead and the younger the one behind. Radars whose line of
+    /// sight is nearly across the velocity (|cos| < [`AHEAD_MIN_COS`]) cannot order them and
+    /// are left as assigned. GNN-assigned tracks of [`Association::Hybrid`] only (JPDA weighs all
+    /// of them; [`Association::Gnn`] stays the textbook algorithm, the one compared with Stone
+    /// Soup).
+    fn follow_the_object_ahead(
+        &self,
+        batch: &[Observation],
+        predicted: &[Predicted],
+        hyps: &[Hypothesis],
+        assignment: &mut [Option<usize>],
+        pda: &[Option<TrackWeights>],
+    ) {
+        let Some(first) = batch.first() else {
+            return;
+        };
+        if !matches!(first.kind, ObservationKind::Radar { .. }) || batch.len() < 2 {
+            return;
+        }
+        // GNN tracks with two or more gated detections, with where their hypotheses are (the
+        // hypotheses come track by track, in track order), taken older first.
+        let mut groups: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+        let mut i = 0;
+        while i < hyps.len() {
+            let t = hyps[i].track;
+            let mut j = i + 1;
+            while j < hyps.len() && hyps[j].track == t {
+                j += 1;
+            }
+            if j - i >= 2 && pda[t].is_none() && assignment[t].is_some() {
+                groups.push((t, i..j));
+            }
+            i = j;
+        }
+        if groups.is_empty() {
+            return;
+        }
+        let gated = |t: usize| {
+            groups
+                .binary_search_by_key(&t, |g| g.0)
+                .ok()
+                .map(|k| &hyps[groups[k].1.clone()])
+        };
+        let mut owner: Vec<Option<usize>> = vec![None; batch.len()];
+        for (t, a) in assignment.iter().enumerate() {
+            if let Some(d) = a {
+                owner[*d] = Some(t);
+            }
+        }
+        let mut order: Vec<usize> = groups.iter().map(|g| g.0).collect();
+        order.sort_by_key(|&t| self.tracks[t].id);
+        for ti in order {
+            let Some(a) = assignment[ti] else {
+                continue;
+            };
+            let Ok(k) = predicted.binary_search_by_key(&ti, |p| p.track) else {
+                continue;
+            };
+            let c = predicted[k].pred.combined();
+            let origin = batch[a].frame.origin;
+            let los = [c.x[0] - origin[0], c.x[1] - origin[1], c.x[2] - origin[2]];
+            let (ln, vn) = (
+                (los[0] * los[0] + los[1] * los[1] + los[2] * los[2]).sqrt(),
+                (c.x[3] * c.x[3] + c.x[4] * c.x[4] + c.x[5] * c.x[5]).sqrt(),
+            );
+            if ln <= 0.0 || vn <= 0.0 {
+                continue;
+            }
+            let cos = (los[0] * c.x[3] + los[1] * c.x[4] + los[2] * c.x[5]) / (ln * vn);
+            if cos.abs() < AHEAD_MIN_COS {
+                continue;
+            }
+            let Some((pa, _)) = batch[a].position_ecef() else {
+                continue;
+            };
+            // Unresolved across the line of sight: within three sigmas of the angle noise.
+            let cross_lim = 3.0 * batch[a].z[0] * batch[a].sigma[1].max(batch[a].sigma[2]);
+            let ahead = |d: usize| (batch[d].z[0] - batch[a].z[0]) * cos.signum();
+            let best = gated(ti)
+                .into_iter()
+                .flatten()
+                .map(|h| h.detection)
+                .filter(|&d| d != a && ahead(d) > 0.0)
+                .filter(|&d| {
+                    let Some((pd, _)) = batch[d].position_ecef() else {
+                        return false;
+                    };
+                    let dr = batch[d].z[0] - batch[a].z[0];
+                    let sep2 = (0..3).map(|m| (pd[m] - pa[m]).powi(2)).sum::<f64>();
+                    (sep2 - dr * dr).max(0.0) <= cross_lim * cross_lim
+                })
+                .max_by(|&x, &y| ahead(x).total_cmp(&ahead(y)));
+            let Some(b) = best else {
+                continue;
+            };
+            match owner[b] {
+                None => {
+                    assignment[ti] = Some(b);
+                    owner[a] = None;
+                    owner[b] = Some(ti);
+                }
+                // A younger GNN track on the pair that also gates `a` takes it instead.
+                Some(tj) => {
+                    if self.tracks[tj].id > self.tracks[ti].id
+                        && gated(tj).is_some_and(|g| g.iter().any(|h| h.detection == a))
+                    {
+                        assignment[ti] = Some(b);
+                        assignment[tj] = Some(a);
+                        owner[a] = Some(tj);
+                        owner[b] = Some(ti);
+                    }
+                }
+            }
+        }
     }
 
     /// The tentative tracks' pass over a batch whose confirmed tracks are updated: the tentative
