@@ -28,6 +28,17 @@ fn object_at(r: &SimResult, id: &str, t_s: f64) -> Option<[f64; 6]> {
         .state_at(t_s)
 }
 
+/// Where object `id` came down.
+fn impact_point(r: &SimResult, id: &str) -> Geodetic {
+    let o = r
+        .objects
+        .iter()
+        .find(|o| o.id.as_str() == id)
+        .expect("object");
+    let y = o.trajectory.final_state();
+    Geodetic::from_ecef_m([y[0], y[1], y[2]]).expect("converts")
+}
+
 /// Runs the tracker, calling `each` after every batch with the tracker and the batch time
 /// relative to the scenario start.
 fn track(
@@ -51,15 +62,7 @@ fn irbm_warhead_is_tracked_and_its_impact_predicted_within_10_km_a_minute_after_
     let s = load("irbm-overflight");
     let r = run(&s, &mut |_| {}).expect("runs");
     let burnout = s.launches[0].t_launch_s + r.solutions[0].1.burnout_time_s;
-    let truth_impact = {
-        let w = r
-            .objects
-            .iter()
-            .find(|o| o.id.as_str() == "irbm-1")
-            .expect("warhead");
-        let y = w.trajectory.final_state();
-        Geodetic::from_ecef_m([y[0], y[1], y[2]]).expect("converts")
-    };
+    let truth_impact = impact_point(&r, "irbm-1");
     let mut checked = false;
     let mut best_err = f64::INFINITY;
     track(&s, &r, |tracker, t| {
@@ -379,15 +382,7 @@ fn a_warhead_and_the_stage_it_left_keep_a_track_each() {
     s.seed = 20_941_747;
     let r = run(&s, &mut |_| {}).expect("runs");
     let burnout = s.launches[0].t_launch_s + r.solutions[0].1.burnout_time_s;
-    let truth_impact = {
-        let w = r
-            .objects
-            .iter()
-            .find(|o| o.id.as_str() == "icbm-1")
-            .expect("warhead");
-        let y = w.trajectory.final_state();
-        Geodetic::from_ecef_m([y[0], y[1], y[2]]).expect("converts")
-    };
+    let truth_impact = impact_point(&r, "icbm-1");
     let mut worst = [0.0f64; 2];
     let mut miss = None;
     track(&s, &r, |tracker, t| {
