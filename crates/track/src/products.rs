@@ -905,8 +905,8 @@ impl LiveProducts {
         // separation had linearised ellipse axes 6 % off at p99, and provisional ones up to
         // 2.7× the full ones. Coming down (warheads, stages, fragments) they stay within the
         // limits of test `linearised_products_agree_with_full_products_on_the_irbm_tracks`.
-        let up = s.x[0] * s.x[3] + s.x[1] * s.x[4] + s.x[2] * s.x[5] > 0.0;
-        if up && height_above_ellipsoid_m([s.x[0], s.x[1], s.x[2]]) < LINEAR_MIN_HEIGHT_M {
+        let up = vec3::dot(s.position(), s.velocity()) > 0.0;
+        if up && height_above_ellipsoid_m(s.position()) < LINEAR_MIN_HEIGHT_M {
             return Err(false);
         }
         let (classification, evidence) = classify(s, boost_probability);

@@ -206,6 +206,14 @@ struct PreGateIndex {
 }
 
 impl PreGateIndex {
+    /// Detection `d`'s measured position in ECEF, for a radar detection.
+    fn point(&self, d: usize) -> Option<[f64; 3]> {
+        match self.gates.get(d)? {
+            PreGate::Point { q, .. } => Some(*q),
+            PreGate::Ray { .. } => None,
+        }
+    }
+
     fn new(batch: &[Observation]) -> Self {
         let gates: Vec<PreGate> = batch.iter().map(PreGate::new).collect();
         let mut by_x = Vec::new();
@@ -770,7 +778,7 @@ impl MultiTargetTracker {
         // best one stands for it in the bookkeeping).
         let n_tracks = self.tracks.len();
         let mut pda: Vec<Option<TrackWeights>> = vec![None; n_tracks];
-        let assignment = match self.cfg.association {
+        let mut assignment = match self.cfg.association {
             Association::Gnn => gnn_associate(&hyps, n_tracks, batch.len(), &self.cfg.gate_d2),
             Association::Jpda => {
                 let mut a = vec![None; n_tracks];
@@ -793,9 +801,8 @@ impl MultiTargetTracker {
                 a
             }
         };
-        let mut assignment = assignment;
         if self.cfg.association == Association::Hybrid {
-            self.follow_the_object_ahead(batch, &predicted, &hyps, &mut assignment, &pda);
+            self.follow_the_object_ahead(batch, &gates, &predicted, &hyps, &mut assignment, &pda);
         }
         let mut taken = vec![false; batch.len()];
         for d in assignment.iter().flatten() {
@@ -842,6 +849,7 @@ impl MultiTargetTracker {
     fn follow_the_object_ahead(
         &self,
         batch: &[Observation],
+        gates: &PreGateIndex,
         predicted: &[Predicted],
         hyps: &[Hypothesis],
         assignment: &mut [Option<usize>],
@@ -893,20 +901,16 @@ impl MultiTargetTracker {
                 continue;
             };
             let c = predicted[k].pred.combined();
-            let origin = batch[a].frame.origin;
-            let los = [c.x[0] - origin[0], c.x[1] - origin[1], c.x[2] - origin[2]];
-            let (ln, vn) = (
-                (los[0] * los[0] + los[1] * los[1] + los[2] * los[2]).sqrt(),
-                (c.x[3] * c.x[3] + c.x[4] * c.x[4] + c.x[5] * c.x[5]).sqrt(),
-            );
+            let los = vec3::sub(c.position(), batch[a].frame.origin);
+            let (ln, vn) = (vec3::norm(los), vec3::norm(c.velocity()));
             if ln <= 0.0 || vn <= 0.0 {
                 continue;
             }
-            let cos = (los[0] * c.x[3] + los[1] * c.x[4] + los[2] * c.x[5]) / (ln * vn);
+            let cos = vec3::dot(los, c.velocity()) / (ln * vn);
             if cos.abs() < AHEAD_MIN_COS {
                 continue;
             }
-            let Some((pa, _)) = batch[a].position_ecef() else {
+            let Some(pa) = gates.point(a) else {
                 continue;
             };
             // Unresolved across the line of sight: within three sigmas of the angle noise.
@@ -918,12 +922,12 @@ impl MultiTargetTracker {
                 .map(|h| h.detection)
                 .filter(|&d| d != a && ahead(d) > 0.0)
                 .filter(|&d| {
-                    let Some((pd, _)) = batch[d].position_ecef() else {
+                    let Some(pd) = gates.point(d) else {
                         return false;
                     };
                     let dr = batch[d].z[0] - batch[a].z[0];
-                    let sep2 = (0..3).map(|m| (pd[m] - pa[m]).powi(2)).sum::<f64>();
-                    (sep2 - dr * dr).max(0.0) <= cross_lim * cross_lim
+                    let sep = vec3::sub(pd, pa);
+                    (vec3::dot(sep, sep) - dr * dr).max(0.0) <= cross_lim * cross_lim
                 })
                 .max_by(|&x, &y| ahead(x).total_cmp(&ahead(y)));
             let Some(b) = best else {
