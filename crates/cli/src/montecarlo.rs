@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tripoint_core::{Duration, Nation, ObjectKind, SensorId};
 use tripoint_sim::world::{run as run_world, summarize_objects, Ending};
-use tripoint_track::score::{score_gospa, score_impacts, StateRow, TrueImpact};
+use tripoint_track::score::{score_gospa, score_impacts, ImpactScore, StateRow, TrueImpact};
 use tripoint_track::TrackerConfig;
 
 use crate::track_cmd::{track_detections, ASSOC_M};
@@ -19,7 +19,7 @@ use crate::track_cmd::{track_detections, ASSOC_M};
 struct RunOutcome {
     gospa: tripoint_track::score::GospaSummary,
     rate: f64,
-    warheads: Vec<(String, Option<f64>, Option<bool>)>,
+    warheads: Vec<ImpactScore>,
 }
 
 fn mean_sd(v: &[f64]) -> (f64, f64) {
@@ -29,7 +29,30 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
-pub fn run(path: &Path, n: usize, c_m: f64, seed: Option<u64>, as_json: bool) -> Result<()> {
+/// Monte Carlo options beyond the scenario.
+pub struct Options {
+    pub runs: usize,
+    pub c_m: f64,
+    /// The first run's seed (default: the scenario's).
+    pub seed: Option<u64>,
+    /// Spread of ln β of each payload around its nominal (default: the tracker's prior's).
+    pub beta_sigma_ln: Option<f64>,
+    pub json: bool,
+}
+
+pub fn run(path: &Path, o: Options) -> Result<()> {
+    let Options {
+        runs: n,
+        c_m,
+        seed,
+        beta_sigma_ln,
+        json: as_json,
+    } = o;
+    let beta_sigma_ln = beta_sigma_ln.unwrap_or(tripoint_track::state::DRAG_PRIOR_SIGMA_LN);
+    anyhow::ensure!(
+        beta_sigma_ln.is_finite() && (0.0..=3.0).contains(&beta_sigma_ln),
+        "--beta-sigma-ln must be within [0, 3], got {beta_sigma_ln}"
+    );
     anyhow::ensure!(n > 0, "--monte-carlo needs at least 1 run");
     let mut base = crate::sim_cmd::load(path)?;
     if let Some(seed) = seed {
@@ -53,6 +76,7 @@ pub fn run(path: &Path, n: usize, c_m: f64, seed: Option<u64>, as_json: bool) ->
     let one = |i: usize| -> Result<RunOutcome> {
         let mut s = base.clone();
         s.seed = base.seed.wrapping_add(i as u64 * 7919);
+        s.payload_beta_sigma_ln = beta_sigma_ln;
         let r =
             run_world(&s, &mut |_| {}).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let truth: Vec<StateRow> = r
@@ -119,11 +143,7 @@ pub fn run(path: &Path, n: usize, c_m: f64, seed: Option<u64>, as_json: bool) ->
             if std::env::var_os("TRIPOINT_MC_DEBUG").is_some() {
                 eprintln!("run {i} seed {}: {sc:?}", s.seed);
             }
-            warheads.push((
-                sc.object,
-                sc.miss_at_checkpoint_km,
-                sc.covered_at_checkpoint,
-            ));
+            warheads.push(sc);
         }
         bar.inc(1);
         Ok(RunOutcome {
@@ -143,6 +163,7 @@ pub fn run(path: &Path, n: usize, c_m: f64, seed: Option<u64>, as_json: bool) ->
     let mut rmse = Vec::new();
     let mut miss_cp: HashMap<String, Vec<f64>> = HashMap::new();
     let mut covered_cp: HashMap<String, (usize, usize)> = HashMap::new();
+    let mut d2_cp: HashMap<String, Vec<f64>> = HashMap::new();
     let mut rates = Vec::new();
     for o in outcomes {
         let g = o.gospa;
@@ -154,11 +175,15 @@ pub fn run(path: &Path, n: usize, c_m: f64, seed: Option<u64>, as_json: bool) ->
         if g.position_rmse_m.is_finite() {
             rmse.push(g.position_rmse_m);
         }
-        for (object, miss, covered) in o.warheads {
-            if let Some(m) = miss {
+        for sc in o.warheads {
+            let object = sc.object;
+            if let Some(d2) = sc.d2_at_checkpoint {
+                d2_cp.entry(object.clone()).or_default().push(d2);
+            }
+            if let Some(m) = sc.miss_at_checkpoint_km {
                 miss_cp.entry(object.clone()).or_default().push(m);
             }
-            if let Some(c) = covered {
+            if let Some(c) = sc.covered_at_checkpoint {
                 let e = covered_cp.entry(object).or_default();
                 e.0 += usize::from(c);
                 e.1 += 1;
@@ -186,11 +211,17 @@ pub fn run(path: &Path, n: usize, c_m: f64, seed: Option<u64>, as_json: bool) ->
             let q = |p: f64| sorted.get(((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied();
             let (p50, p90, p95) = (q(0.5), q(0.9), q(0.95));
             let over_10_km = sorted.iter().filter(|&&m| m > 10.0).count();
+            // The truth's squared Mahalanobis distance under the 95 % ellipse's covariance:
+            // χ²(2) when calibrated, median 2·ln 2 = 1.39; below, the ellipses are too wide.
+            let mut d2 = d2_cp.get(o).cloned().unwrap_or_default();
+            d2.sort_by(f64::total_cmp);
+            let d2_median = d2.get(d2.len() / 2).copied();
             json!({
                 "object": o, "runs_with_prediction": m.len(),
                 "miss_at_burnout_plus_60s_km": {"mean": mm, "sd": ms, "median": p50, "p90": p90, "p95": p95, "max": sorted.last(), "runs_over_10_km": over_10_km},
                 "ellipse95_coverage": if total > 0 { inside as f64 / total as f64 } else { f64::NAN },
                 "coverage_runs": total,
+                "d2_at_checkpoint_median": d2_median,
             })
         })
         .collect();
@@ -211,7 +242,7 @@ pub fn run(path: &Path, n: usize, c_m: f64, seed: Option<u64>, as_json: bool) ->
         );
         for p in &per_object {
             println!(
-                "  {}: impact miss at burnout+60 s median {:.2} km, mean {:.2} ± {:.2} km, p90 {:.2}, p95 {:.2}, over 10 km in {} runs; 95% ellipse contains the truth in {:.1}% of {} runs",
+                "  {}: impact miss at burnout+60 s median {:.2} km, mean {:.2} ± {:.2} km, p90 {:.2}, p95 {:.2}, over 10 km in {} runs; 95% ellipse contains the truth in {:.1}% of {} runs (median d² {:.2}; 1.39 if calibrated)",
                 p["object"].as_str().unwrap_or("?"),
                 p["miss_at_burnout_plus_60s_km"]["median"].as_f64().unwrap_or(f64::NAN),
                 p["miss_at_burnout_plus_60s_km"]["mean"].as_f64().unwrap_or(f64::NAN),
@@ -220,7 +251,8 @@ pub fn run(path: &Path, n: usize, c_m: f64, seed: Option<u64>, as_json: bool) ->
                 p["miss_at_burnout_plus_60s_km"]["p95"].as_f64().unwrap_or(f64::NAN),
                 p["miss_at_burnout_plus_60s_km"]["runs_over_10_km"],
                 100.0 * p["ellipse95_coverage"].as_f64().unwrap_or(f64::NAN),
-                p["coverage_runs"]
+                p["coverage_runs"],
+                p["d2_at_checkpoint_median"].as_f64().unwrap_or(f64::NAN)
             );
         }
     }

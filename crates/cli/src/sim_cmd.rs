@@ -40,6 +40,11 @@ pub struct RunArgs {
     /// Override the scenario's random seed (for Monte Carlo runs).
     #[arg(long)]
     seed: Option<u64>,
+    /// Override the scenario's payload_beta_sigma_ln: fly each payload with a ballistic
+    /// coefficient drawn log-normally around its nominal one with this spread of ln β (a
+    /// `score --monte-carlo` run's truth, with its seed, is reproduced with 0.7).
+    #[arg(long)]
+    beta_sigma_ln: Option<f64>,
     /// No progress bar or report.
     #[arg(long, short)]
     quiet: bool,
@@ -100,6 +105,13 @@ fn run_scenario(a: &RunArgs) -> Result<()> {
     let mut scenario = load(&a.scenario)?;
     if let Some(seed) = a.seed {
         scenario.seed = seed;
+    }
+    if let Some(sd) = a.beta_sigma_ln {
+        anyhow::ensure!(
+            sd.is_finite() && (0.0..=3.0).contains(&sd),
+            "--beta-sigma-ln must be within [0, 3], got {sd}"
+        );
+        scenario.payload_beta_sigma_ln = sd;
     }
     fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
 
@@ -268,6 +280,10 @@ fn run_scenario(a: &RunArgs) -> Result<()> {
                     "apogee_km": p.apogee_m / 1e3, "range_km": finite(p.range_m / 1e3),
                     "flight_time_s": finite(p.flight_time_s), "burnout_time_s": p.burnout_time_s,
                     "pitch1_deg": p.program.pitch1_rad.to_degrees(), "pitch2_deg": p.program.pitch2_rad.to_degrees(),
+                },
+                "payload_beta_kg_m2": {
+                    "nominal": l.vehicle.payload_beta_kg_m2,
+                    "flown": tripoint_sim::world::flown_vehicle(&scenario, l).payload_beta_kg_m2,
                 },
                 "failure": l.failure.map(|f| json!({"stage": f.stage, "time_s": f.time_s})),
                 "breakup": l.breakup.map(|b| json!({"time_s": b.time_s, "fragments": b.fragments, "velocity_spread_m_s": b.velocity_spread_m_s})),

@@ -83,6 +83,12 @@ pub struct ScoreArgs {
     /// set of noise draws.
     #[arg(long, requires = "monte_carlo")]
     seed: Option<u64>,
+    /// With --monte-carlo: each run flies each payload with a ballistic coefficient drawn
+    /// log-normally around its vehicle's nominal one with this spread of ln β (default 0.7,
+    /// the tracker's drag prior: the ellipses are tested against objects whose β the tracker
+    /// does not know; 0 flies the nominal β).
+    #[arg(long, requires = "monte_carlo")]
+    beta_sigma_ln: Option<f64>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -451,7 +457,16 @@ pub fn run_score(a: &ScoreArgs) -> Result<()> {
             .scenario
             .as_ref()
             .context("--monte-carlo needs a SCENARIO.toml")?;
-        return crate::montecarlo::run(scenario, n, a.c_m, a.seed, a.json);
+        return crate::montecarlo::run(
+            scenario,
+            crate::montecarlo::Options {
+                runs: n,
+                c_m: a.c_m,
+                seed: a.seed,
+                beta_sigma_ln: a.beta_sigma_ln,
+                json: a.json,
+            },
+        );
     }
     let (Some(truth_path), Some(tracks_path)) = (&a.truth, &a.tracks) else {
         bail!("give --truth and --tracks, or --monte-carlo N SCENARIO.toml");

@@ -65,6 +65,8 @@ struct HeaderConfig {
     seed: u64,
     #[serde(default = "one")]
     truth_interval_s: f64,
+    #[serde(default)]
+    payload_beta_sigma_ln: f64,
 }
 
 fn one() -> f64 {
@@ -200,6 +202,10 @@ pub struct Scenario {
     pub duration_s: f64,
     pub seed: u64,
     pub truth_interval_s: f64,
+    /// Spread (standard deviation of ln β) of each payload's real ballistic coefficient around
+    /// its vehicle's nominal one, drawn per seed: the launch is aimed with the nominal β and
+    /// flies with the drawn one, so a tracker cannot know it before re-entry. 0: the nominal.
+    pub payload_beta_sigma_ln: f64,
     pub launches: Vec<LaunchPlan>,
     pub sensors: Vec<Sensor>,
 }
@@ -280,6 +286,12 @@ impl Scenario {
             file.scenario.truth_interval_s,
             0.01,
             600.0,
+        )?;
+        let payload_beta_sigma_ln = h.range(
+            "payload_beta_sigma_ln",
+            file.scenario.payload_beta_sigma_ln,
+            0.0,
+            3.0,
         )?;
         if file.scenario.name.trim().is_empty() {
             return Err(invalid("scenario.name", "must not be empty"));
@@ -660,6 +672,7 @@ impl Scenario {
             duration_s,
             seed: file.scenario.seed,
             truth_interval_s,
+            payload_beta_sigma_ln,
             launches,
             sensors,
         })

@@ -11,10 +11,12 @@ use tripoint_physics::orbit::summarize;
 use tripoint_physics::Geodetic;
 
 use crate::flight::{fly, FlyOptions, LaunchSpec};
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::{LaunchPlan, Scenario, ScenarioError};
 use crate::sensor::{Observable, SenseContext};
 use crate::solver::{solve, Performance};
 use crate::trajectory::{EndReason, Trajectory};
+use crate::vehicle::Vehicle;
+use rand_distr::{Distribution, StandardNormal};
 
 /// One object of the synthetic world.
 #[derive(Clone, Debug)]
@@ -55,6 +57,17 @@ pub fn stream(seed: u64, label: &str) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed ^ h)
 }
 
+/// The vehicle as flown: aimed with the nominal payload β, flying with one drawn from the
+/// scenario's dispersion ([`Scenario::payload_beta_sigma_ln`]) on the launch's own stream.
+pub fn flown_vehicle(s: &Scenario, l: &LaunchPlan) -> Vehicle {
+    let mut v = l.vehicle.clone();
+    if s.payload_beta_sigma_ln > 0.0 {
+        let z: f64 = StandardNormal.sample(&mut stream(s.seed, &format!("launch/{}/beta", l.id)));
+        v.payload_beta_kg_m2 *= (s.payload_beta_sigma_ln * z).exp();
+    }
+    v
+}
+
 /// Runs the scenario.
 pub fn run(s: &Scenario, progress: &mut dyn FnMut(Progress)) -> Result<SimResult, ScenarioError> {
     let mut objects = Vec::new();
@@ -71,7 +84,7 @@ pub fn run(s: &Scenario, progress: &mut dyn FnMut(Progress)) -> Result<SimResult
             site: l.site,
             azimuth_rad: l.azimuth_rad,
             t_launch_s: l.t_launch_s,
-            vehicle: l.vehicle.clone(),
+            vehicle: flown_vehicle(s, l),
             program: perf.program,
             failure: l.failure,
             breakup: l.breakup,

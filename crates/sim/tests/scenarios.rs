@@ -351,3 +351,81 @@ fn exercise_mode_is_carried_on_every_detection() {
     assert!(!r.detections.is_empty());
     assert!(r.detections.iter().all(|d| d.mode == Mode::Exercise));
 }
+
+/// With `payload_beta_sigma_ln` each seed flies the payload with its own ballistic coefficient,
+/// aimed as if it had the nominal one (the SRBM solver cannot reach its target with a β drawn
+/// far below nominal, which is how the draw first broke srbm-salvo), and a heavier-drag draw
+/// falls short of the nominal impact, a lighter one beyond it.
+#[test]
+fn a_payloads_ballistic_coefficient_is_drawn_per_seed_and_flown_not_aimed() {
+    use tripoint_sim::world::flown_vehicle;
+    let mut s = load("srbm-salvo");
+    s.sensors.clear();
+    s.launches.truncate(1);
+    let l = s.launches[0].clone();
+    let nominal = l.vehicle.payload_beta_kg_m2;
+    assert_eq!(flown_vehicle(&s, &l).payload_beta_kg_m2, nominal);
+    let range_km = |s: &Scenario| {
+        let sum = summarize_objects(s, &simulate(s));
+        let w = sum.iter().find(|o| o.id == l.id.as_str()).expect("warhead");
+        let Ending::Impact { impact } = &w.ending else {
+            panic!("{}: no impact", w.id)
+        };
+        let hit = Geodetic::from_deg(impact.lat_deg, impact.lon_deg, 0.0).expect("valid");
+        ground_line(&l.site, &hit).distance_m / 1e3
+    };
+    let nominal_km = range_km(&s);
+    s.payload_beta_sigma_ln = 0.7;
+    let draws: Vec<(u64, f64)> = (1..400)
+        .map(|seed| {
+            s.seed = seed;
+            (seed, flown_vehicle(&s, &l).payload_beta_kg_m2)
+        })
+        .collect();
+    // Same seed, same draw; the draws spread like ln β ~ N(ln β₀, 0.7²).
+    s.seed = draws[0].0;
+    assert_eq!(flown_vehicle(&s, &l).payload_beta_kg_m2, draws[0].1);
+    let z: Vec<f64> = draws.iter().map(|d| (d.1 / nominal).ln() / 0.7).collect();
+    let mean = z.iter().sum::<f64>() / z.len() as f64;
+    let sd = (z.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (z.len() - 1) as f64).sqrt();
+    assert!(
+        mean.abs() < 0.2 && (0.85..1.15).contains(&sd),
+        "z mean {mean}, sd {sd}"
+    );
+    let low = draws
+        .iter()
+        .find(|d| d.1 < 0.5 * nominal)
+        .expect("a heavy-drag draw");
+    let high = draws
+        .iter()
+        .find(|d| d.1 > 2.0 * nominal)
+        .expect("a light draw");
+    s.seed = low.0;
+    let low_km = range_km(&s);
+    s.seed = high.0;
+    let high_km = range_km(&s);
+    assert!(
+        low_km < nominal_km - 0.5 && high_km > nominal_km + 0.1,
+        "β {:.0}: {low_km:.2} km, nominal {nominal:.0}: {nominal_km:.2} km, β {:.0}: {high_km:.2} km",
+        low.1,
+        high.1
+    );
+}
+
+#[test]
+fn a_payload_beta_spread_out_of_range_is_refused_by_name() {
+    let path = format!(
+        "{}/../../scenarios/srbm-salvo.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("scenario file exists");
+    for bad in ["-0.1", "4.0", "nan"] {
+        let t = text.replacen(
+            "truth_interval_s = 1.0",
+            &format!("truth_interval_s = 1.0\npayload_beta_sigma_ln = {bad}"),
+            1,
+        );
+        let e = Scenario::from_toml(&t).expect_err(bad).to_string();
+        assert!(e.contains("payload_beta_sigma_ln"), "{bad}: {e}");
+    }
+}

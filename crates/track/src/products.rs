@@ -81,12 +81,18 @@ impl Ellipse {
     /// True when an east-north offset (m) from the centre lies inside the ellipse given by the
     /// covariance at quantile `chi2`.
     pub fn contains(cov: [f64; 3], chi2: f64, de: f64, dn: f64) -> bool {
+        Self::mahalanobis2(cov, de, dn).is_some_and(|d2| d2 <= chi2)
+    }
+
+    /// Squared Mahalanobis distance of an east-north offset (m) under the covariance
+    /// `[ee, en, nn]` (m²); `None` when the covariance is not positive definite. For a
+    /// calibrated 2-D estimate its mean over many draws is 2 (χ² with two degrees of freedom).
+    pub fn mahalanobis2(cov: [f64; 3], de: f64, dn: f64) -> Option<f64> {
         let det = cov[0] * cov[2] - cov[1] * cov[1];
-        if det <= 0.0 {
-            return false;
+        if det <= 0.0 || cov[0] <= 0.0 {
+            return None;
         }
-        let d2 = (cov[2] * de * de - 2.0 * cov[1] * de * dn + cov[0] * dn * dn) / det;
-        d2 <= chi2
+        Some((cov[2] * de * de - 2.0 * cov[1] * de * dn + cov[0] * dn * dn) / det)
     }
 }
 
@@ -165,15 +171,6 @@ impl ProductSchedule {
         due
     }
 }
-
-/// White-acceleration density ((m/s²)²/s) that the flight to impact adds to the state's
-/// uncertainty: the unmodelled acceleration the filter itself does not see over the rest of
-/// the flight. Without it, 95 % ellipses of a 70-minute lofted ICBM covered the truth in 53 %
-/// of runs (the filter's free-flight `q_vel` of 10⁻² tuned for tracking over seconds, not for
-/// an hour's extrapolation: at that value coverage was 100 %, too wide). 3.5·10⁻³ was chosen on
-/// `score --monte-carlo 100` with the scenarios' own seeds (ICBM 98 %, IRBM 98 %) and checked
-/// on an independent set (`--seed 1`: ICBM 94 %, IRBM 99 %).
-const FLIGHT_Q_VEL: f64 = 3.5e-3;
 
 /// Size of the position, velocity and log-drag marginal.
 pub const N7: usize = 7;
@@ -368,18 +365,14 @@ pub fn products_with_linearisation(
     let mean = fly(s.t_s, s.rv(), s.x[DRAG], true, 3.0 * 3600.0);
     let mut impact = None;
     let mut linearisation = None;
-    if let (true, Some((t_impact, _))) = (classification != Classification::Orbital, mean.impact) {
-        if let Some((x7, mut p7)) = marginal7(s) {
-            // The flight ahead is not noise-free: white acceleration of density q
-            // ([`FLIGHT_Q_VEL`]) over the T seconds to impact adds q·T³/3 of position variance
-            // per axis. An initial velocity spread of q·T/3 per axis adds the
-            // same at T, and going through the sigma points it reaches the ground the way real
-            // errors do (stretched along a shallow descent).
-            let t_left = (t_impact - s.t_s).max(0.0);
-            let var_v = FLIGHT_Q_VEL * t_left / 3.0;
-            for i in 3..6 {
-                p7[(i, i)] += var_v;
-            }
+    if let (true, Some(_)) = (classification != Classification::Orbital, mean.impact) {
+        if let Some((x7, p7)) = marginal7(s) {
+            // No flight noise is added on the way to the ground: above the atmosphere the
+            // dynamics are the whole story, and inside it the drag parameter's uncertainty
+            // carries the rest. (A white-acceleration density of 3.5·10⁻³ was added here while
+            // a ghost track on the ICBM's warhead and its spent stage made the errors; without
+            // the ghost it was the largest part of ellipses far too wide: the truth's median d²
+            // on the lofted ICBM 0.03 with it, 0.48 without, 1.39 for calibrated ellipses.)
             if let Some(chol) = (p7 * N7 as f64).cholesky() {
                 let l = chol.l();
                 // The sigma points' flights are independent: over the thread pool, so a track
@@ -396,7 +389,7 @@ pub fn products_with_linearisation(
                     .collect();
                 if let Some(pts) = pts {
                     impact = ground_estimate(&pts);
-                    linearisation = ImpactLinearisation::fit(s.t_s, x7, l, var_v, &pts);
+                    linearisation = ImpactLinearisation::fit(s.t_s, x7, l, &pts);
                 }
             }
         }
@@ -444,15 +437,13 @@ pub struct ImpactLinearisation {
     /// Reference time (s).
     pub t_s: f64,
     x7: nalgebra::SVector<f64, N7>,
-    /// chol(n P₇) at the reference, flight noise included.
+    /// chol(n P₇) at the reference.
     l: nalgebra::SMatrix<f64, N7, N7>,
     j: nalgebra::SMatrix<f64, 3, N7>,
     omega: nalgebra::Matrix3<f64>,
     /// Each sigma direction's share of the reference's ground ellipse: dₖᵀ C⁻¹ dₖ / n over the
     /// east-north block (they sum to at most 2).
     share: [f64; N7],
-    /// Flight-noise velocity variance added at the reference (m²/s²).
-    var_v: f64,
     centre: [f64; 3],
     east: [f64; 3],
     north: [f64; 3],
@@ -511,7 +502,6 @@ impl ImpactLinearisation {
         t_s: f64,
         x7: nalgebra::SVector<f64, N7>,
         l: nalgebra::SMatrix<f64, N7, N7>,
-        var_v: f64,
         pts: &[(f64, [f64; 3])],
     ) -> Option<Self> {
         if pts.len() != 2 * N7 {
@@ -549,7 +539,6 @@ impl ImpactLinearisation {
             j: jt.transpose(),
             omega,
             share,
-            var_v,
             centre,
             east,
             north,
@@ -635,10 +624,7 @@ fn map_back(lin: &ImpactLinearisation, s: &GaussianState) -> Result<Mapped, Stal
         p: crate::motion::MotionModel::FREE_FLIGHT.transform_covariance(&phi, &s.p),
         t_s: lin.t_s,
     };
-    let (x7, mut p7) = marginal7(&back).ok_or(Stale::Numerical)?;
-    for i in 3..6 {
-        p7[(i, i)] += lin.var_v;
-    }
+    let (x7, p7) = marginal7(&back).ok_or(Stale::Numerical)?;
     let delta = x7 - lin.x7;
     // Distances under the reference covariance P₀ = L Lᵀ / n.
     let z = lin
@@ -1105,5 +1091,21 @@ mod tests {
         assert!((e.orientation_deg - 90.0).abs() < 1e-9);
         assert!(Ellipse::contains([4e6, 0.0, 1e6], CHI2_2_95, 4000.0, 0.0));
         assert!(!Ellipse::contains([4e6, 0.0, 1e6], CHI2_2_95, 0.0, 3000.0));
+    }
+
+    #[test]
+    fn mahalanobis_distance_of_a_ground_offset() {
+        // 2 km east, 1 km north: one sigma on each axis gives 2.
+        let d2 = Ellipse::mahalanobis2([4e6, 0.0, 1e6], 2000.0, 1000.0).expect("PD");
+        assert!((d2 - 2.0).abs() < 1e-12);
+        // Correlated: along the long diagonal a 45° ellipse of variances 9 and 1 (km²).
+        let (a, b) = (9e6, 1e6);
+        let cov = [(a + b) / 2.0, (a - b) / 2.0, (a + b) / 2.0];
+        let r = 3000.0 / 2f64.sqrt();
+        let d2 = Ellipse::mahalanobis2(cov, r, r).expect("PD");
+        assert!((d2 - 1.0).abs() < 1e-9, "{d2}");
+        // Not positive definite: no distance, and nothing is inside.
+        assert_eq!(Ellipse::mahalanobis2([1e6, 1e6, 1e6], 1.0, 0.0), None);
+        assert!(!Ellipse::contains([-1.0, 0.0, -1.0], CHI2_2_95, 0.0, 0.0));
     }
 }

@@ -173,6 +173,9 @@ pub struct ImpactScore {
     pub coverage95: f64,
     /// Whether the 95 % ellipse at the checkpoint contains the true impact point.
     pub covered_at_checkpoint: Option<bool>,
+    /// Squared Mahalanobis distance of the true impact point from that prediction under its
+    /// east-north covariance: 2 on average when the ellipses are calibrated.
+    pub d2_at_checkpoint: Option<f64>,
 }
 
 /// Scores impact predictions. Each track is attributed to the truth object it was nearest to
@@ -265,18 +268,17 @@ pub fn score_impacts(
             }
         }
     }
-    let miss = |rec: &ImpactRecord, truth_hit: &TrueImpact| -> Option<(f64, bool)> {
+    let miss = |rec: &ImpactRecord, truth_hit: &TrueImpact| -> Option<(f64, bool, Option<f64>)> {
         let pred = Geodetic::from_deg(rec.lat_deg, rec.lon_deg, 0.0).ok()?;
         let hit = Geodetic::from_deg(truth_hit.lat_deg, truth_hit.lon_deg, 0.0).ok()?;
         let line = ground_line(&pred, &hit);
         let (s, c) = line.azimuth1_deg.to_radians().sin_cos();
-        let inside = Ellipse::contains(
-            rec.cov_en_m2,
-            CHI2_2_95,
-            line.distance_m * s,
-            line.distance_m * c,
-        );
-        Some((line.distance_m / 1e3, inside))
+        let d2 = Ellipse::mahalanobis2(rec.cov_en_m2, line.distance_m * s, line.distance_m * c);
+        Some((
+            line.distance_m / 1e3,
+            d2.is_some_and(|d2| d2 <= CHI2_2_95),
+            d2,
+        ))
     };
     // Per object: (time, miss km, inside, track) of every attributed prediction.
     let mut per: BTreeMap<String, Vec<(f64, f64, bool, &str)>> = BTreeMap::new();
@@ -287,7 +289,7 @@ pub fn score_impacts(
         let Some(truth_hit) = impacts.get(obj) else {
             continue;
         };
-        let Some((km, inside)) = miss(rec, truth_hit) else {
+        let Some((km, inside, _)) = miss(rec, truth_hit) else {
             continue;
         };
         per.entry(obj.clone())
@@ -306,6 +308,7 @@ pub fn score_impacts(
                 final_miss_km: v.last().map(|x| x.1),
                 coverage95: v.iter().filter(|x| x.2).count() as f64 / v.len().max(1) as f64,
                 covered_at_checkpoint: cp.map(|x| x.1),
+                d2_at_checkpoint: cp.and_then(|x| x.2),
                 object,
             }
         })

@@ -18,6 +18,24 @@ pub const VEL: usize = 3;
 pub const ACC: usize = 6;
 pub const DRAG: usize = 9;
 
+/// Mean of the drag parameter c before the data constrain it (they cannot above the
+/// atmosphere). With [`DRAG_PRIOR_SIGMA_LN`], c is taken as log-normal with median 0.235
+/// (β ≈ 4 300 kg/m²) and 95 % of objects between β ≈ 1 100 and 17 000 kg/m²: the span of
+/// re-entry vehicles in the open literature. Spent stages and debris (β of a few hundred) lie
+/// in its tail; their drag is learnt on re-entry, where the re-entry model lets c move fast.
+/// The Monte Carlo flies payloads with β drawn from the same spread
+/// (`payload_beta_sigma_ln`), so that the 95 % impact ellipses are tested against objects
+/// whose β the tracker does not know.
+pub const DRAG_PRIOR_MEAN: f64 = 0.3;
+
+/// Spread of ln c in the drag prior (see [`DRAG_PRIOR_MEAN`]).
+pub const DRAG_PRIOR_SIGMA_LN: f64 = 0.7;
+
+/// Variance of c under the drag prior: mean²·(exp(σ²) − 1) for a log-normal.
+pub fn drag_prior_variance() -> f64 {
+    DRAG_PRIOR_MEAN * DRAG_PRIOR_MEAN * (DRAG_PRIOR_SIGMA_LN * DRAG_PRIOR_SIGMA_LN).exp_m1()
+}
+
 /// A Gaussian state `N(x, P)` at time `t_s` (seconds since the tracker's reference epoch).
 #[derive(Clone, Debug, PartialEq)]
 pub struct GaussianState {

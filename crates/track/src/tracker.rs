@@ -1687,7 +1687,7 @@ impl MultiTargetTracker {
         x[0] = p[0];
         x[1] = p[1];
         x[2] = p[2];
-        x[DRAG] = 0.3;
+        x[DRAG] = crate::state::DRAG_PRIOR_MEAN;
         let mut pm = Covariance::zeros();
         for i in 0..3 {
             for j in 0..3 {
@@ -1700,7 +1700,7 @@ impl MultiTargetTracker {
             pm[(3 + i, 3 + i)] = sv * sv;
             pm[(ACC + i, ACC + i)] = sa * sa;
         }
-        pm[(DRAG, DRAG)] = 1.0;
+        pm[(DRAG, DRAG)] = crate::state::drag_prior_variance();
         // A measured range rate fixes the radial velocity.
         if let ObservationKind::Radar { range_rate: true } = obs.kind {
             let f = &obs.frame;
