@@ -1700,7 +1700,7 @@ impl MultiTargetTracker {
             pm[(3 + i, 3 + i)] = sv * sv;
             pm[(ACC + i, ACC + i)] = sa * sa;
         }
-        pm[(DRAG, DRAG)] = crate::state::drag_prior_variance();
+        pm[(DRAG, DRAG)] = crate::state::DRAG_BIRTH_VARIANCE;
         // A measured range rate fixes the radial velocity.
         if let ObservationKind::Radar { range_rate: true } = obs.kind {
             let f = &obs.frame;
