@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tripoint_core::{Duration, Nation, ObjectKind, SensorId};
@@ -48,13 +48,12 @@ pub fn run(path: &Path, o: Options) -> Result<()> {
         beta_sigma_ln,
         json: as_json,
     } = o;
-    let beta_sigma_ln = beta_sigma_ln.unwrap_or(tripoint_track::state::DRAG_PRIOR_SIGMA_LN);
-    anyhow::ensure!(
-        beta_sigma_ln.is_finite() && (0.0..=3.0).contains(&beta_sigma_ln),
-        "--beta-sigma-ln must be within [0, 3], got {beta_sigma_ln}"
-    );
     anyhow::ensure!(n > 0, "--monte-carlo needs at least 1 run");
     let mut base = crate::sim_cmd::load(path)?;
+    base.set_payload_beta_sigma_ln(
+        beta_sigma_ln.unwrap_or(tripoint_track::state::DRAG_PRIOR_SIGMA_LN),
+    )
+    .context("--beta-sigma-ln")?;
     if let Some(seed) = seed {
         base.seed = seed;
     }
@@ -76,7 +75,6 @@ pub fn run(path: &Path, o: Options) -> Result<()> {
     let one = |i: usize| -> Result<RunOutcome> {
         let mut s = base.clone();
         s.seed = base.seed.wrapping_add(i as u64 * 7919);
-        s.payload_beta_sigma_ln = beta_sigma_ln;
         let r =
             run_world(&s, &mut |_| {}).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let truth: Vec<StateRow> = r

@@ -107,11 +107,9 @@ fn run_scenario(a: &RunArgs) -> Result<()> {
         scenario.seed = seed;
     }
     if let Some(sd) = a.beta_sigma_ln {
-        anyhow::ensure!(
-            sd.is_finite() && (0.0..=3.0).contains(&sd),
-            "--beta-sigma-ln must be within [0, 3], got {sd}"
-        );
-        scenario.payload_beta_sigma_ln = sd;
+        scenario
+            .set_payload_beta_sigma_ln(sd)
+            .context("--beta-sigma-ln")?;
     }
     fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
 

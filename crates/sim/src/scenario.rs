@@ -263,7 +263,22 @@ pub fn parse_epoch(s: &str) -> Option<Epoch> {
     Epoch::from_str(&format!("{t} UTC")).ok()
 }
 
+/// Largest accepted `payload_beta_sigma_ln` (a factor of 20 in β at one sigma).
+const MAX_BETA_SIGMA_LN: f64 = 3.0;
+
 impl Scenario {
+    /// Sets [`Scenario::payload_beta_sigma_ln`] (the command line's `--beta-sigma-ln`), checked
+    /// as the scenario file's `payload_beta_sigma_ln` is.
+    pub fn set_payload_beta_sigma_ln(&mut self, v: f64) -> Result<(), ScenarioError> {
+        self.payload_beta_sigma_ln = Check { prefix: "scenario" }.range(
+            "payload_beta_sigma_ln",
+            v,
+            0.0,
+            MAX_BETA_SIGMA_LN,
+        )?;
+        Ok(())
+    }
+
     /// Parses and validates a scenario from TOML text.
     pub fn from_toml(text: &str) -> Result<Scenario, ScenarioError> {
         let file: ScenarioFile =
@@ -291,7 +306,7 @@ impl Scenario {
             "payload_beta_sigma_ln",
             file.scenario.payload_beta_sigma_ln,
             0.0,
-            3.0,
+            MAX_BETA_SIGMA_LN,
         )?;
         if file.scenario.name.trim().is_empty() {
             return Err(invalid("scenario.name", "must not be empty"));

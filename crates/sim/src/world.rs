@@ -3,6 +3,7 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
 use serde::Serialize;
 use tripoint_core::{Detection, Duration, Epoch, ObjectId, ObjectKind};
 use tripoint_physics::geodesy::height_above_ellipsoid_m;
@@ -16,7 +17,6 @@ use crate::sensor::{Observable, SenseContext};
 use crate::solver::{solve, Performance};
 use crate::trajectory::{EndReason, Trajectory};
 use crate::vehicle::Vehicle;
-use rand_distr::{Distribution, StandardNormal};
 
 /// One object of the synthetic world.
 #[derive(Clone, Debug)]

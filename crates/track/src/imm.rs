@@ -18,10 +18,9 @@
 //! bring the boost model back from the current estimate with a fresh thrust uncertainty.
 //! Retired, the boost is over for good, and in mid-course (the re-entry model dormant, below)
 //! free flight predicts with [`ImmConfig::coast_model`] ([`MotionModel::COAST`]): the
-//! free-flight model's process noise
-//! was sized to absorb the end of the boost and the mixing with the boost model, and kept on
-//! in mid-course it made the velocity covariance about twice the real errors 60 s after
-//! burnout. Retiring 10 s after the boost probability falls (20 s before) puts the lofted
+//! free-flight model's process noise was sized to absorb the end of the boost and the mixing
+//! with the boost model, and kept on in mid-course it made the velocity covariance about twice
+//! the real errors 60 s after burnout. Retiring 10 s after the boost probability falls (20 s before) puts the lofted
 //! ICBM's 95 % impact ellipses in the 90–99 % band on both seed sets (100 % before).
 //!
 //! The re-entry model is dormant far above the atmosphere: once the boost model has retired,
@@ -469,11 +468,13 @@ impl ImmState {
         if out.reentry_dormant {
             out.states[REENTRY] = out.states[1].clone();
         }
-        if out.mu[0] > BOOSTING_MU {
-            let since = *out.boosting_since_s.get_or_insert(out.t_s());
-            out.boosted |= out.t_s() - since >= BOOSTED_S;
-        } else {
-            out.boosting_since_s = None;
+        if !out.boosted {
+            if out.mu[0] > BOOSTING_MU {
+                let since = *out.boosting_since_s.get_or_insert(out.t_s());
+                out.boosted = out.t_s() - since >= BOOSTED_S;
+            } else {
+                out.boosting_since_s = None;
+            }
         }
         if !out.boost_retired {
             let t = out.t_s();
@@ -493,14 +494,14 @@ impl ImmState {
         Some(out)
     }
 
-    /// At burnout above the air ([`ImmConfig::drag_restart_above_m`]) of a track that has seen powered
-    /// flight, the drag parameter restarts from
-    /// the payload prior ([`crate::state::DRAG_PRIOR_MEAN`]): what the unpowered models learnt
-    /// of it through the boost is the thrust the boost model took the blame for (an IRBM's
-    /// warhead came out of it at c = 1.81 ± 0.16, β ≈ 550 for a true 5000, and fell 14 km
-    /// short), and nothing will teach it again before re-entry. A short-range missile burns
-    /// out inside the air, where drag is real and well measured: its estimate is kept (restarting
-    /// it there made srbm-salvo's tails worse). Nor is it restarted for tracks born in free
+    /// At burnout above the air ([`ImmConfig::drag_restart_above_m`]) of a track that has seen
+    /// powered flight, the drag parameter restarts from the payload prior
+    /// ([`crate::state::DRAG_PRIOR_MEAN`]): what the unpowered models learnt of it through the
+    /// boost is the thrust the boost model took the blame for (an IRBM's warhead came out of
+    /// it at c = 1.81 ± 0.16, β ≈ 550 for a true 5000, and fell 14 km short), and nothing will
+    /// teach it again before re-entry. A short-range missile burns out inside the air, where
+    /// drag is real and well measured: its estimate is kept (restarting it there made
+    /// srbm-salvo's tails worse). Nor is it restarted for tracks born in free
     /// flight (fragments, stages): they keep the wide birth prior and learn their drag on
     /// re-entry (restarting them put breakup's GOSPA up by 8 km, 7 of 8 draws worse).
     fn restart_drag_above_the_air(&mut self, cfg: &ImmConfig) {

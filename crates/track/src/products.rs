@@ -365,7 +365,7 @@ pub fn products_with_linearisation(
     let mean = fly(s.t_s, s.rv(), s.x[DRAG], true, 3.0 * 3600.0);
     let mut impact = None;
     let mut linearisation = None;
-    if let (true, Some(_)) = (classification != Classification::Orbital, mean.impact) {
+    if classification != Classification::Orbital && mean.impact.is_some() {
         if let Some((x7, p7)) = marginal7(s) {
             // No flight noise is added on the way to the ground: above the atmosphere the
             // dynamics are the whole story, and inside it the drag parameter's uncertainty

@@ -268,18 +268,16 @@ pub fn score_impacts(
             }
         }
     }
-    let miss = |rec: &ImpactRecord, truth_hit: &TrueImpact| -> Option<(f64, bool, Option<f64>)> {
+    // Miss (km) and the truth's squared Mahalanobis distance under the prediction's ellipse.
+    let miss = |rec: &ImpactRecord, truth_hit: &TrueImpact| -> Option<(f64, Option<f64>)> {
         let pred = Geodetic::from_deg(rec.lat_deg, rec.lon_deg, 0.0).ok()?;
         let hit = Geodetic::from_deg(truth_hit.lat_deg, truth_hit.lon_deg, 0.0).ok()?;
         let line = ground_line(&pred, &hit);
         let (s, c) = line.azimuth1_deg.to_radians().sin_cos();
         let d2 = Ellipse::mahalanobis2(rec.cov_en_m2, line.distance_m * s, line.distance_m * c);
-        Some((
-            line.distance_m / 1e3,
-            d2.is_some_and(|d2| d2 <= CHI2_2_95),
-            d2,
-        ))
+        Some((line.distance_m / 1e3, d2))
     };
+    let inside = |d2: Option<f64>| d2.is_some_and(|d2| d2 <= CHI2_2_95);
     // Per object: (time, miss km, inside, track) of every attributed prediction.
     let mut per: BTreeMap<String, Vec<(f64, f64, bool, &str)>> = BTreeMap::new();
     for rec in records {
@@ -289,12 +287,12 @@ pub fn score_impacts(
         let Some(truth_hit) = impacts.get(obj) else {
             continue;
         };
-        let Some((km, inside, _)) = miss(rec, truth_hit) else {
+        let Some((km, d2)) = miss(rec, truth_hit) else {
             continue;
         };
         per.entry(obj.clone())
             .or_default()
-            .push((rec.t, km, inside, rec.track_id.as_str()));
+            .push((rec.t, km, inside(d2), rec.track_id.as_str()));
     }
     per.into_iter()
         .map(|(object, mut v)| {
@@ -307,8 +305,8 @@ pub fn score_impacts(
                 miss_at_checkpoint_km: cp.map(|x| x.0),
                 final_miss_km: v.last().map(|x| x.1),
                 coverage95: v.iter().filter(|x| x.2).count() as f64 / v.len().max(1) as f64,
-                covered_at_checkpoint: cp.map(|x| x.1),
-                d2_at_checkpoint: cp.and_then(|x| x.2),
+                covered_at_checkpoint: cp.map(|x| inside(x.1)),
+                d2_at_checkpoint: cp.and_then(|x| x.1),
                 object,
             }
         })
