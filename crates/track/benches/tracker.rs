@@ -20,8 +20,12 @@
 //!   replayed from one snapshot, each batch's times the minimum over the replays: the code's
 //!   latency without this machine's interruptions.
 //!
+//! - provisional: on `breakup`, the provisional products published while a full computation is
+//!   due against that full computation, split by why it was due (the reference's age or the
+//!   state's region, or a change of the IMM's model set).
+//!
 //! Sections: `cargo bench -p tripoint-track --bench tracker -- throughput` (or `products`,
-//! `latency`, `hybrid`, `"hybrid live"`, `gnn`, `jpda`, `replays`). Under `cargo test` (no
+//! `latency`, `hybrid`, `"hybrid live"`, `gnn`, `jpda`, `replays`, `provisional`). Under `cargo test` (no
 //! `--bench` argument) it runs a short smoke version.
 
 use std::collections::HashMap;
@@ -112,6 +116,10 @@ fn main() {
                 rayon::scope(|_| breakup_with_products(&obs, association, products));
             }
         }
+    }
+
+    if run_section("provisional") {
+        provisional_accuracy(&observations(&load("breakup"), limit));
     }
 
     if run_section("replays") {
@@ -724,5 +732,77 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
             }
             println!("latency ({tag}) {what}, {kind}: {}", parts.join("; "));
         }
+    }
+}
+
+/// Provisional products against the full computation that follows them, on every confirmed,
+/// converged track update of `breakup` (the hybrid association, products at every update):
+/// the provisional impact's squared Mahalanobis distance from the full one under the full
+/// covariance, and its ellipse axes over the full ones, at p1 / p50 / p99, split by whether the
+/// IMM's model set changed since the reference (the boost model retired, or back).
+fn provisional_accuracy(obs: &[Vec<Observation>]) {
+    use tripoint_physics::geodesy::Geodetic;
+    use tripoint_track::products::GroundEstimate;
+    let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
+    let mut live = LiveProducts::default();
+    // Whether the boost model was in play at each track's last full computation.
+    let mut boost_at_reference: HashMap<u64, bool> = HashMap::new();
+    // (d², axis ratios) for [same model set, changed model set].
+    let mut found: [(Vec<f64>, Vec<f64>); 2] = Default::default();
+    let mahalanobis2 = |a: &GroundEstimate, b: &GroundEstimate| {
+        let (Ok(ga), Ok(gb)) = (
+            Geodetic::from_deg(a.lat_deg, a.lon_deg, 0.0),
+            Geodetic::from_deg(b.lat_deg, b.lon_deg, 0.0),
+        ) else {
+            return f64::NAN;
+        };
+        let d = tripoint_physics::vec3::sub(ga.to_ecef_m(), gb.to_ecef_m());
+        let (de, dn) = (
+            tripoint_physics::vec3::dot(d, gb.east_ecef()),
+            tripoint_physics::vec3::dot(d, gb.north_ecef()),
+        );
+        let c = b.cov_en_m2;
+        (c[2] * de * de - 2.0 * c[1] * de * dn + c[0] * dn * dn) / (c[0] * c[2] - c[1] * c[1])
+    };
+    for b in obs {
+        let events = tracker.process_batch(b);
+        for ev in events.iter().filter(|e| e.confirmed) {
+            let Some(tr) = tracker.tracks().iter().find(|t| t.id == ev.track_id) else {
+                continue;
+            };
+            let e = tr.estimate();
+            if !converged(&e) {
+                continue;
+            }
+            let boost = tr.imm.mu[0] > 0.0;
+            let prov = live.provisional(tr.id, &e, tr.imm.mu[0], tr.early.is_some());
+            let (p, basis) = tr.live_products(&mut live);
+            if basis != Basis::Full {
+                continue;
+            }
+            let changed = boost_at_reference
+                .insert(tr.id, boost)
+                .is_some_and(|was| was != boost);
+            if let Some((a, b)) = prov.and_then(|(q, _)| q.impact).zip(p.impact) {
+                let f = &mut found[usize::from(changed)];
+                f.0.push(mahalanobis2(&a, &b));
+                f.1.push(a.ellipse95.semi_major_m / b.ellipse95.semi_major_m);
+                f.1.push(a.ellipse95.semi_minor_m / b.ellipse95.semi_minor_m);
+            }
+        }
+    }
+    for (what, (d2, axes)) in ["the same model set", "a changed model set"]
+        .iter()
+        .zip(&mut found)
+    {
+        println!(
+            "provisional vs full on breakup, {what}: {} compared; impact Mahalanobis² p50 {:.4} / p99 {:.4}; axes / full axes p1 {:.3} / p50 {:.3} / p99 {:.3}",
+            d2.len(),
+            percentile(d2, 0.5),
+            percentile(d2, 0.99),
+            percentile(axes, 0.01),
+            percentile(axes, 0.5),
+            percentile(axes, 0.99),
+        );
     }
 }

@@ -511,3 +511,39 @@ fn burnout_above_the_air_restarts_the_drag_from_the_payload_prior() {
         );
     }
 }
+
+/// The `breakup` debris comes down through the air, where drag can make the IMM's boost model
+/// probable: its "thrust" then points backwards. No such fragment may be called powered
+/// (`unknown`): every confirmed, converged track update below 100 km on the way down is
+/// classified ballistic but one in a thousand. (Before the thrust direction was tested, 20 % of
+/// them were called powered, and fragments flipped between the two every few seconds.)
+#[test]
+fn debris_slowing_down_in_the_air_is_never_called_powered() {
+    use tripoint_track::products::{classify, converged};
+    let s = load("breakup");
+    let r = run(&s, &mut |_| {}).expect("runs");
+    let (mut down, mut powered) = (0usize, 0usize);
+    // Each update once: the time of each track's last update counted.
+    let mut counted: HashMap<u64, f64> = HashMap::new();
+    track(&s, &r, |tracker, _| {
+        for tr in tracker.tracks().iter().filter(|t| t.is_confirmed()) {
+            let e = tr.estimate();
+            if counted.insert(tr.id, tr.last_update_t_s) == Some(tr.last_update_t_s)
+                || !converged(&e)
+            {
+                continue;
+            }
+            let (class, ev) = classify(&e, tr.imm.mu[0]);
+            if ev.flight_path_angle_deg < 0.0 && ev.altitude_km < 100.0 {
+                down += 1;
+                powered += usize::from(class == Classification::Unknown);
+            }
+        }
+    });
+    eprintln!("{powered} of {down} updates below 100 km on the way down called powered");
+    assert!(down > 5_000, "only {down} updates of tracks coming down");
+    assert!(
+        powered * 1000 <= down,
+        "{powered} of {down} updates below 100 km on the way down called powered"
+    );
+}

@@ -12,7 +12,6 @@ use tripoint_core::world::{InWorld, World};
 use tripoint_core::{Detection, Epoch, Nation, SensorId};
 use tripoint_track::feed::batches;
 use tripoint_track::products::classify;
-use tripoint_track::state::ACC;
 use tripoint_track::tracker::{MultiTargetTracker, TrackerConfig};
 
 use crate::cap::{CapMessage, CapWriter};
@@ -21,9 +20,7 @@ use crate::engine::{Engine, Notice, TrackUpdate};
 use crate::forecast::Forecaster;
 use crate::region::{RegionKind, RegionSet};
 
-/// Smallest thrust acceleration along the velocity (m/s²) that counts as powered flight: a
-/// ballistic-missile or launcher stage accelerates at 1 g or more.
-pub const MIN_BOOST_M_S2: f64 = 5.0;
+pub use tripoint_track::products::MIN_BOOST_M_S2;
 
 /// Horizontal speed over its uncertainty below which a powered track's heading is too
 /// uncertain to forecast (about 6° one sigma).
@@ -112,18 +109,16 @@ pub fn run_node<M: World>(
                 continue;
             };
             let e = tr.estimate();
-            let (class, _) = classify(&e, tr.imm.mu[0]);
+            let (class, evidence) = classify(&e, tr.imm.mu[0]);
             let sigma_v = (e.p[(3, 3)] + e.p[(4, 4)] + e.p[(5, 5)]).max(0.0).sqrt();
             let fc = &cfg.forecast;
             // A track the IMM calls powered but whose "thrust" along its velocity is under
             // MIN_BOOST_M_S2 (or points backwards) is no rocket: a failed vehicle the IMM has
             // not yet let go of, a fragment in drag, a mis-association. Its velocity carries
             // the filter's lag, so its future says nothing reliable: it is not forecast.
-            let b = &tr.imm.states[0];
+            let thrust_along = evidence.thrust_along_m_s2;
             let v = e.velocity();
             let speed = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt().max(1.0);
-            let thrust_along =
-                (b.x[ACC] * v[0] + b.x[ACC + 1] * v[1] + b.x[ACC + 2] * v[2]) / speed;
             let decelerating = tr.imm.mu[0] > 0.5 && thrust_along < MIN_BOOST_M_S2;
             let due = tr.hits >= fc.min_hits
                 && !decelerating
