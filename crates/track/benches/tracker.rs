@@ -742,7 +742,7 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
 /// IMM's model set changed since the reference (the boost model retired, or back).
 fn provisional_accuracy(obs: &[Vec<Observation>]) {
     use tripoint_physics::geodesy::Geodetic;
-    use tripoint_track::products::GroundEstimate;
+    use tripoint_track::products::{Ellipse, GroundEstimate};
     let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
     let mut live = LiveProducts::default();
     // Whether the boost model was in play at each track's last full computation.
@@ -761,8 +761,7 @@ fn provisional_accuracy(obs: &[Vec<Observation>]) {
             tripoint_physics::vec3::dot(d, gb.east_ecef()),
             tripoint_physics::vec3::dot(d, gb.north_ecef()),
         );
-        let c = b.cov_en_m2;
-        (c[2] * de * de - 2.0 * c[1] * de * dn + c[0] * dn * dn) / (c[0] * c[2] - c[1] * c[1])
+        Ellipse::mahalanobis2(b.cov_en_m2, de, dn).unwrap_or(f64::NAN)
     };
     for b in obs {
         let events = tracker.process_batch(b);

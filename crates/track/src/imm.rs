@@ -498,6 +498,9 @@ impl ImmState {
                 let since = *out.low_boost_since_s.get_or_insert(t);
                 if t - since >= cfg.retire_boost_s {
                     out.retire_boost();
+                    // With the default thresholds the restart has come already (the boost
+                    // probability passed RESTART_DRAG_MU on its way under retire_boost_mu);
+                    // this catches a retirement threshold set above it.
                     out.restart_drag_above_the_air(cfg);
                 }
             } else {
