@@ -361,52 +361,63 @@ fn run_one(a: &RunArgs) -> Result<()> {
             ),
             NoticeKind::PassedOver => format!("passed over  {}", names(&n.regions)),
             NoticeKind::Result => {
-                let outs: Vec<String> = n
-                    .outcomes
-                    .iter()
-                    .map(|o| match &o.outcome {
-                        tripoint_warn::engine::Outcome::FellInRegion {
-                            region, predicted, ..
-                        } => format!(
-                            "track {} fell in {}{}",
-                            o.track_id,
-                            regions.get(*region).id,
-                            if *predicted { " (predicted)" } else { "" }
-                        ),
-                        tripoint_warn::engine::Outcome::FellAtSea {
-                            lat_deg,
-                            lon_deg,
-                            predicted,
-                            areas,
-                        } => format!(
-                            "track {} fell at sea {}{}{}",
-                            o.track_id,
-                            format_lat_lon(*lat_deg, *lon_deg, Lang::En),
-                            if areas.is_empty() {
-                                String::new()
-                            } else {
-                                format!(" [{}]", ids(areas).join(" "))
-                            },
-                            if *predicted { " (predicted)" } else { "" }
-                        ),
-                        tripoint_warn::engine::Outcome::FellOutside {
-                            lat_deg,
-                            lon_deg,
-                            predicted,
-                        } => format!(
-                            "track {} came down outside the alert regions {}{}",
-                            o.track_id,
-                            format_lat_lon(*lat_deg, *lon_deg, Lang::En),
-                            if *predicted { " (predicted)" } else { "" }
-                        ),
-                        tripoint_warn::engine::Outcome::ReachedOrbit => {
-                            format!("track {} reached orbit", o.track_id)
-                        }
-                        tripoint_warn::engine::Outcome::TrackLost { alt_km, .. } => {
-                            format!("track {} lost at {alt_km:.0} km", o.track_id)
-                        }
-                    })
-                    .collect();
+                // A few objects one by one; a cloud of debris by place, as the CAP text does
+                // (`MAX_LISTED_OBJECTS`); timeline.jsonl keeps every object.
+                let outs: Vec<String> =
+                    if n.outcomes.len() > tripoint_warn::engine::MAX_LISTED_OBJECTS {
+                        tripoint_warn::engine::group_outcomes(&n.outcomes)
+                            .iter()
+                            .map(|g| group_summary(g, &ids))
+                            .collect()
+                    } else {
+                        n.outcomes
+                            .iter()
+                            .map(|o| match &o.outcome {
+                                tripoint_warn::engine::Outcome::FellInRegion {
+                                    region,
+                                    predicted,
+                                    ..
+                                } => format!(
+                                    "track {} fell in {}{}",
+                                    o.track_id,
+                                    regions.get(*region).id,
+                                    if *predicted { " (predicted)" } else { "" }
+                                ),
+                                tripoint_warn::engine::Outcome::FellAtSea {
+                                    lat_deg,
+                                    lon_deg,
+                                    predicted,
+                                    areas,
+                                } => format!(
+                                    "track {} fell at sea {}{}{}",
+                                    o.track_id,
+                                    format_lat_lon(*lat_deg, *lon_deg, Lang::En),
+                                    if areas.is_empty() {
+                                        String::new()
+                                    } else {
+                                        format!(" [{}]", ids(areas).join(" "))
+                                    },
+                                    if *predicted { " (predicted)" } else { "" }
+                                ),
+                                tripoint_warn::engine::Outcome::FellOutside {
+                                    lat_deg,
+                                    lon_deg,
+                                    predicted,
+                                } => format!(
+                                    "track {} came down outside the alert regions {}{}",
+                                    o.track_id,
+                                    format_lat_lon(*lat_deg, *lon_deg, Lang::En),
+                                    if *predicted { " (predicted)" } else { "" }
+                                ),
+                                tripoint_warn::engine::Outcome::ReachedOrbit => {
+                                    format!("track {} reached orbit", o.track_id)
+                                }
+                                tripoint_warn::engine::Outcome::TrackLost { alt_km, .. } => {
+                                    format!("track {} lost at {alt_km:.0} km", o.track_id)
+                                }
+                            })
+                            .collect()
+                    };
                 let ended = if n.released.is_empty() {
                     String::new()
                 } else {
@@ -617,4 +628,40 @@ fn monte_carlo(a: &McArgs) -> Result<()> {
         forecast.len()
     );
     Ok(())
+}
+
+/// One timeline line for a group of objects that ended in the same place: the box of their
+/// points and how many tracks ended there, of which forecasts (`ids` names the areas).
+fn group_summary(
+    g: &tripoint_warn::engine::OutcomeGroup,
+    ids: &dyn Fn(&[usize]) -> Vec<String>,
+) -> String {
+    use tripoint_warn::engine::GroupPlace;
+    let box_ = match (g.south_west, g.north_east) {
+        (Some(sw), Some(ne)) => format!(
+            " {} – {}",
+            format_lat_lon(sw.0, sw.1, Lang::En),
+            format_lat_lon(ne.0, ne.1, Lang::En)
+        ),
+        _ => String::new(),
+    };
+    let est = if g.predicted > 0 {
+        format!(" ({} predicted)", g.predicted)
+    } else {
+        String::new()
+    };
+    let tracks = format!(
+        "{} track{}{est}",
+        g.count,
+        if g.count == 1 { "" } else { "s" }
+    );
+    let place = match &g.place {
+        GroupPlace::InRegion(r) => format!("fell in {}", ids(&[*r]).join(" ")),
+        GroupPlace::AtSea(a) if a.is_empty() => "fell at sea".to_owned(),
+        GroupPlace::AtSea(a) => format!("fell at sea [{}]", ids(a).join(" ")),
+        GroupPlace::Outside => "came down outside the alert regions".to_owned(),
+        GroupPlace::ReachedOrbit => "reached orbit".to_owned(),
+        GroupPlace::TrackLost => "lost".to_owned(),
+    };
+    format!("{place}{box_}: {tracks}")
 }

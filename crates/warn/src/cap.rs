@@ -19,7 +19,10 @@ use tripoint_core::world::{InWorld, World};
 use tripoint_core::{Duration, Epoch, Mode, Nation};
 
 use crate::config::{Authority, Lang};
-use crate::engine::{Certainty, MsgType, Notice, NoticeKind, ObjectOutcome, Outcome};
+use crate::engine::{
+    group_outcomes, Certainty, GroupPlace, MsgType, Notice, NoticeKind, ObjectOutcome, Outcome,
+    OutcomeGroup, MAX_LISTED_OBJECTS,
+};
 use crate::region::RegionSet;
 
 /// The CAP 1.2 namespace.
@@ -488,12 +491,19 @@ impl<'a> CapWriter<'a> {
                 "의심스러운 물체를 발견하면 절대 가까이 가지 말고 즉시 경찰이나 소방서에 신고하십시오.",
             ),
             (NoticeKind::Result, _) => {
-                let lines: Vec<String> = n
-                    .outcomes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, o)| self.outcome_line(i + 1, o, lang, &at))
-                    .collect();
+                // A few objects one by one; a cloud of debris by place (`MAX_LISTED_OBJECTS`).
+                let lines: Vec<String> = if n.outcomes.len() <= MAX_LISTED_OBJECTS {
+                    n.outcomes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, o)| self.outcome_line(i + 1, o, lang, &at))
+                        .collect()
+                } else {
+                    group_outcomes(&n.outcomes)
+                        .iter()
+                        .map(|g| self.group_line(g, lang, &at))
+                        .collect()
+                };
                 let sep = if lang == Lang::En { " " } else { "" };
                 let passed = if n.regions.is_empty() {
                     String::new()
@@ -525,6 +535,129 @@ impl<'a> CapWriter<'a> {
                     ),
                 }
             }
+        }
+    }
+
+    /// One line for a group of objects that ended in the same place ([`group_outcomes`]).
+    fn group_line(&self, g: &OutcomeGroup, lang: Lang, at: &dyn Fn(f64) -> String) -> String {
+        // No counts: a group counts tracks, and one object can end several (a track broken
+        // and taken up again); "objects" is what the data support.
+        let one = g.count == 1;
+        let objects = match lang {
+            Lang::En if one => "An object",
+            Lang::En => "Objects",
+            Lang::Ja => "物体",
+            // (With the subject particle.)
+            Lang::Ko if one => "물체가",
+            Lang::Ko => "물체들이",
+        };
+        let est = match lang {
+            _ if g.predicted == 0 => "",
+            Lang::En if g.predicted == g.count && one => " (estimated)",
+            Lang::En if g.predicted == g.count => "; the positions are estimated",
+            Lang::En => "; some positions are estimated",
+            Lang::Ja if g.predicted == g.count => "（推定）",
+            Lang::Ja => "（一部は推定）",
+            Lang::Ko if g.predicted == g.count => "(추정)",
+            Lang::Ko => "(일부는 추정)",
+        };
+        // Where: near one point, or across the box of the points (0.1° is the printed digit).
+        let span = |sw: (f64, f64), ne: (f64, f64)| -> String {
+            let (a, b) = (
+                format_lat_lon(sw.0, sw.1, lang),
+                format_lat_lon(ne.0, ne.1, lang),
+            );
+            match lang {
+                _ if a == b => match lang {
+                    Lang::En => format!("near {a}"),
+                    Lang::Ja => format!("{a}付近"),
+                    Lang::Ko => format!("{a} 부근"),
+                },
+                Lang::En => format!("between {a} and {b}"),
+                Lang::Ja => format!("{a}から{b}にかけて"),
+                Lang::Ko => format!("{a}에서 {b} 사이"),
+            }
+        };
+        let place = match (g.south_west, g.north_east) {
+            (Some(sw), Some(ne)) => span(sw, ne),
+            _ => String::new(),
+        };
+        let (t0, t1) = (at(g.t_s.0), at(g.t_s.1));
+        let they = if one { "it" } else { "they" };
+        match (&g.place, lang) {
+            (GroupPlace::InRegion(r), Lang::En) => {
+                format!("{objects} fell in {}{est}.", self.name(*r, lang))
+            }
+            (GroupPlace::InRegion(r), Lang::Ja) => {
+                format!("{objects}が{}に落下しました{est}。", self.name(*r, lang))
+            }
+            (GroupPlace::InRegion(r), Lang::Ko) => {
+                format!("{objects} {}에 낙하했습니다{est}. ", self.name(*r, lang))
+            }
+            (GroupPlace::AtSea(areas), _) => {
+                let areas = self.names(areas, lang);
+                match lang {
+                    Lang::En => format!(
+                        "{objects} fell at sea {place}{}{est}.",
+                        if areas.is_empty() { String::new() } else { format!(" ({areas})") },
+                    ),
+                    Lang::Ja => format!(
+                        "{objects}が{place}の海上{}に落下しました{est}。",
+                        if areas.is_empty() { String::new() } else { format!("（{areas}）") },
+                    ),
+                    Lang::Ko => format!(
+                        "{objects} {place} 해상{}에 낙하했습니다{est}. ",
+                        if areas.is_empty() { String::new() } else { format!("({areas})") },
+                    ),
+                }
+            }
+            (GroupPlace::Outside, Lang::En) => {
+                format!("{objects} came down outside the alert regions {place}{est}.")
+            }
+            (GroupPlace::Outside, Lang::Ja) => {
+                format!("{objects}が警報対象地域の外、{place}に落下しました{est}。")
+            }
+            (GroupPlace::Outside, Lang::Ko) => {
+                format!("{objects} 경보 대상 지역 밖 {place}에 낙하했습니다{est}. ")
+            }
+            (GroupPlace::ReachedOrbit, Lang::En) if one => {
+                format!("{objects} appears to have reached orbit.")
+            }
+            (GroupPlace::ReachedOrbit, Lang::En) => {
+                format!("{objects} appear to have reached orbit.")
+            }
+            (GroupPlace::ReachedOrbit, Lang::Ja) => {
+                format!("{objects}は地球周回軌道に到達したとみられます。")
+            }
+            (GroupPlace::ReachedOrbit, Lang::Ko) => {
+                format!("{objects} 지구 궤도에 진입한 것으로 보입니다. ")
+            }
+            (GroupPlace::TrackLost, _) if t0 == t1 => match lang {
+                Lang::En => format!(
+                    "Tracking of {} ended at about {t0}; where {they} came down is not known.",
+                    if one { "an object" } else { "some objects" }
+                ),
+                Lang::Ja => format!(
+                    "{}物体の追尾は{t0}頃に途絶えました。落下地点は確認されていません。",
+                    if one { "" } else { "一部の" }
+                ),
+                Lang::Ko => format!(
+                    "{}물체의 추적이 {t0}경 중단되었습니다. 낙하 지점은 확인되지 않았습니다. ",
+                    if one { "" } else { "일부 " }
+                ),
+            },
+            (GroupPlace::TrackLost, Lang::En) => format!(
+                "Tracking of {} ended between {t0} and {t1}; where {they} came down is not known.",
+                if one { "an object" } else { "some objects" }
+            ),
+            (GroupPlace::TrackLost, Lang::Ja) => format!(
+                "{}物体の追尾は{t0}から{t1}の間に途絶えました。落下地点は確認されていません。",
+                if one { "" } else { "一部の" }
+            ),
+            (GroupPlace::TrackLost, Lang::Ko) => format!(
+                "{}물체의 추적이 {t0}에서 {t1} 사이에 중단되었습니다. 낙하 지점은 확인되지 않았습니다. ",
+                if one { "" } else { "일부 " }
+            ),
         }
     }
 

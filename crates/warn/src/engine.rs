@@ -145,6 +145,118 @@ pub struct ObjectOutcome {
     pub passed_over: Vec<usize>,
 }
 
+/// A result notice lists its objects one by one up to this many; beyond it (a failed launch's
+/// debris, a breakup) it says how many came down where, as [`group_outcomes`] gathers them: a
+/// public message naming 120 fragments one after another is read by nobody.
+pub const MAX_LISTED_OBJECTS: usize = 5;
+
+/// Where a group of objects ended (see [`group_outcomes`]).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GroupPlace {
+    /// In this alert region.
+    InRegion(usize),
+    /// Outside every alert region and sea area.
+    Outside,
+    /// At sea, in these configured areas (the same set for the whole group).
+    AtSea(Vec<usize>),
+    ReachedOrbit,
+    TrackLost,
+}
+
+/// Objects that ended in the same place: how many, how many of those points are forecasts
+/// rather than seen, where their points lie and when they ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutcomeGroup {
+    pub place: GroupPlace,
+    pub count: usize,
+    /// How many of the points are forecasts (`predicted`).
+    pub predicted: usize,
+    /// South-west and north-east corners (degrees) of the points' box, for the places that
+    /// have points (not orbit; the last-seen points of lost tracks).
+    pub south_west: Option<(f64, f64)>,
+    pub north_east: Option<(f64, f64)>,
+    /// First and last end time (s after the epoch).
+    pub t_s: (f64, f64),
+}
+
+/// Gathers outcomes by place: land first (alert regions, in region order, then outside them),
+/// then the sea (largest groups first), orbit and lost tracks. Longitudes in (−180°, 180°]; a
+/// box across the 180° meridian has its west corner east of its east one.
+pub fn group_outcomes(outcomes: &[ObjectOutcome]) -> Vec<OutcomeGroup> {
+    let mut groups: BTreeMap<GroupPlace, OutcomeGroup> = BTreeMap::new();
+    for o in outcomes {
+        let (place, point, predicted) = match &o.outcome {
+            Outcome::FellInRegion {
+                region,
+                lat_deg,
+                lon_deg,
+                predicted,
+            } => (
+                GroupPlace::InRegion(*region),
+                Some((*lat_deg, *lon_deg)),
+                *predicted,
+            ),
+            Outcome::FellAtSea {
+                lat_deg,
+                lon_deg,
+                areas,
+                predicted,
+            } => (
+                GroupPlace::AtSea(areas.clone()),
+                Some((*lat_deg, *lon_deg)),
+                *predicted,
+            ),
+            Outcome::FellOutside {
+                lat_deg,
+                lon_deg,
+                predicted,
+            } => (GroupPlace::Outside, Some((*lat_deg, *lon_deg)), *predicted),
+            Outcome::ReachedOrbit => (GroupPlace::ReachedOrbit, None, false),
+            Outcome::TrackLost {
+                lat_deg, lon_deg, ..
+            } => (GroupPlace::TrackLost, Some((*lat_deg, *lon_deg)), false),
+        };
+        let g = groups.entry(place.clone()).or_insert(OutcomeGroup {
+            place,
+            count: 0,
+            predicted: 0,
+            south_west: None,
+            north_east: None,
+            t_s: (o.t_s, o.t_s),
+        });
+        g.count += 1;
+        g.predicted += usize::from(predicted);
+        g.t_s = (g.t_s.0.min(o.t_s), g.t_s.1.max(o.t_s));
+        if let Some((la, lo)) = point.filter(|(la, lo)| la.is_finite() && lo.is_finite()) {
+            // Longitude unwrapped next to the group's first point, so a group across the 180°
+            // meridian (an IRBM's fall near 178°E) boxes the few degrees it spans.
+            let lo = match g.south_west {
+                Some((_, w)) => w + (lo - w + 180.0).rem_euclid(360.0) - 180.0,
+                None => lo,
+            };
+            let sw = g.south_west.get_or_insert((la, lo));
+            *sw = (sw.0.min(la), sw.1.min(lo));
+            let ne = g.north_east.get_or_insert((la, lo));
+            *ne = (ne.0.max(la), ne.1.max(lo));
+        }
+    }
+    let mut out: Vec<OutcomeGroup> = groups.into_values().collect();
+    let wrap = |lo: f64| 180.0 - (180.0 - lo).rem_euclid(360.0);
+    for g in &mut out {
+        for corner in [&mut g.south_west, &mut g.north_east].into_iter().flatten() {
+            corner.1 = wrap(corner.1);
+        }
+    }
+    // The BTreeMap's order is the place's; within the sea, largest first (stable).
+    out.sort_by_key(|g| match g.place {
+        GroupPlace::AtSea(_) => (1, usize::MAX - g.count),
+        GroupPlace::InRegion(_) | GroupPlace::Outside => (0, 0),
+        GroupPlace::ReachedOrbit => (2, 0),
+        GroupPlace::TrackLost => (3, 0),
+    });
+    out
+}
+
 /// What a notice says.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]

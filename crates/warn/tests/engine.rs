@@ -8,7 +8,10 @@ use tripoint_physics::Geodetic;
 use tripoint_track::products::Classification;
 use tripoint_warn::cap::CapWriter;
 use tripoint_warn::config::WarnConfig;
-use tripoint_warn::engine::{Engine, MsgType, NoticeKind, Outcome, TrackUpdate};
+use tripoint_warn::engine::{
+    group_outcomes, Certainty, Engine, MsgType, Notice, NoticeKind, ObjectOutcome, Outcome,
+    TrackUpdate,
+};
 use tripoint_warn::forecast::{Forecast, RegionOdds};
 use tripoint_warn::region::RegionSet;
 
@@ -395,4 +398,168 @@ fn a_track_joining_an_established_event_warns_only_once_established_itself() {
     u.hits = 14;
     let n = eng.update(&u, &regions);
     assert!(n.iter().any(|n| n.kind == NoticeKind::TakeShelter), "{n:?}");
+}
+
+/// A result notice of Korea's authority about `outcomes`, rendered: the English, Japanese and
+/// Korean descriptions.
+fn result_descriptions(
+    regions: &RegionSet,
+    cfg: &WarnConfig,
+    outcomes: Vec<ObjectOutcome>,
+) -> Vec<String> {
+    let korea = cfg
+        .authorities
+        .iter()
+        .position(|a| a.nation.code() == "KOR")
+        .expect("Korea's authority");
+    let notice = Notice {
+        authority: korea,
+        event: 1,
+        seq: 3,
+        t_s: 900.0,
+        kind: NoticeKind::Result,
+        msg_type: MsgType::Update,
+        regions: vec![],
+        warned: vec![],
+        probability: None,
+        certainty: Certainty::Observed,
+        expected_t_s: None,
+        track_ids: outcomes.iter().map(|o| o.track_id).collect(),
+        outcomes,
+        released: vec![],
+    };
+    let mut w = CapWriter::new(regions, &cfg.authorities, Epoch::from_unix_seconds(1.7e9));
+    let real = InWorld::<RealWorld, _>::admit(detection(Mode::Real)).expect("admit");
+    let cap = w.render(&real.as_ref().map(|_| notice.clone()));
+    cap.xml
+        .split("<description>")
+        .skip(1)
+        .filter_map(|d| d.split("</description>").next())
+        .map(|d| d.replace("&apos;", "'"))
+        .collect()
+}
+
+/// A failed launch's debris (slv-failure: 115 tracks ending in the Yellow and East China Seas):
+/// the public result says where objects came down, with the box of their points and whether
+/// they are estimates, in each language, rather than 115 sentences. A launch with a few objects
+/// still names each one.
+#[test]
+fn a_cloud_of_debris_is_reported_by_place_not_object_by_object() {
+    let (regions, cfg) = setup();
+    let jeolla = regions.index_of("KR-46").expect("KR-46");
+    let sea = vec![
+        regions.index_of("kr-eez-approx").expect("area"),
+        regions.index_of("yellow-sea").expect("area"),
+    ];
+    let mut outcomes: Vec<ObjectOutcome> = (0..40)
+        .map(|i| ObjectOutcome {
+            track_id: 100 + i,
+            t_s: 600.0 + i as f64,
+            outcome: Outcome::FellAtSea {
+                lat_deg: 33.1 + 0.9 * (i % 10) as f64 / 9.0,
+                lon_deg: 124.9 + 0.5 * (i / 10) as f64 / 3.0,
+                areas: sea.clone(),
+                predicted: i < 25,
+            },
+            passed_over: vec![],
+        })
+        .collect();
+    for (k, predicted) in [(0, true), (1, false)] {
+        outcomes.insert(
+            5 * k,
+            ObjectOutcome {
+                track_id: 10 + k as u64,
+                t_s: 650.0,
+                outcome: Outcome::FellInRegion {
+                    region: jeolla,
+                    lat_deg: 34.8,
+                    lon_deg: 126.9,
+                    predicted,
+                },
+                passed_over: vec![],
+            },
+        );
+    }
+    for i in 0..3 {
+        outcomes.push(ObjectOutcome {
+            track_id: 200 + i,
+            t_s: 660.0 + 60.0 * i as f64,
+            outcome: Outcome::TrackLost {
+                lat_deg: 35.0,
+                lon_deg: 127.0,
+                alt_km: 40.0,
+            },
+            passed_over: vec![],
+        });
+    }
+    let d = result_descriptions(&regions, &cfg, outcomes.clone());
+    let all = d.join("\n");
+    let en = d
+        .iter()
+        .find(|x| x.contains("Objects"))
+        .unwrap_or_else(|| panic!("an English description: {all}"));
+    let jeolla_en = &regions.get(jeolla).names.en;
+    // Land first, then the sea, then the lost tracks; no counts (a group counts tracks, and
+    // one object can end several).
+    let land = en
+        .find(&format!(
+            "Objects fell in {jeolla_en}; some positions are estimated."
+        ))
+        .unwrap_or_else(|| panic!("the fall on land: {en}"));
+    let at_sea = en
+        .find("Objects fell at sea between 33.1°N 124.9°E and 34.0°N 125.4°E (")
+        .unwrap_or_else(|| panic!("the fall at sea, with its box: {en}"));
+    assert!(land < at_sea, "{en}");
+    assert!(
+        en.contains("Yellow Sea); some positions are estimated."),
+        "{en}"
+    );
+    assert!(
+        en.contains("Tracking of some objects ended between "),
+        "{en}"
+    );
+    assert!(!en.contains("Object 1"), "listed one by one: {en}");
+    assert!(
+        all.contains("物体が北緯33.1度 東経124.9度から北緯34.0度 東経125.4度にかけての海上（"),
+        "{all}"
+    );
+    assert!(all.contains("黄海）に落下しました（一部は推定）"), "{all}");
+    assert!(
+        all.contains("물체들이 북위 33.1도 동경 124.9도에서 북위 34.0도 동경 125.4도 사이 해상("),
+        "{all}"
+    );
+    assert!(all.contains("서해)에 낙하했습니다(일부는 추정)"), "{all}");
+    // A few objects: each named.
+    let d = result_descriptions(&regions, &cfg, outcomes[..3].to_vec());
+    let en = d
+        .iter()
+        .find(|x| x.contains("Object"))
+        .unwrap_or_else(|| panic!("an English description: {d:?}"));
+    assert!(en.contains("Object 1 fell in"), "{en}");
+    assert!(en.contains("Object 3 fell at sea near"), "{en}");
+}
+
+/// Falls either side of the 180° meridian (the IRBM's impact lies near 178°E) box the few
+/// degrees they span, not the whole Earth.
+#[test]
+fn a_group_across_the_date_line_spans_a_few_degrees() {
+    let fall = |lon_deg: f64| ObjectOutcome {
+        track_id: 1,
+        t_s: 0.0,
+        outcome: Outcome::FellAtSea {
+            lat_deg: 33.0,
+            lon_deg,
+            areas: vec![],
+            predicted: false,
+        },
+        passed_over: vec![],
+    };
+    let g = group_outcomes(&[fall(179.8), fall(-179.6), fall(178.9)]);
+    assert_eq!(g.len(), 1);
+    let (sw, ne) = (g[0].south_west.expect("box"), g[0].north_east.expect("box"));
+    assert!(
+        (sw.1 - 178.9).abs() < 1e-9 && (ne.1 + 179.6).abs() < 1e-9,
+        "{sw:?} {ne:?}"
+    );
+    assert_eq!(g[0].count, 3);
 }
