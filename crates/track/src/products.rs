@@ -397,6 +397,65 @@ pub fn classify(s: &GaussianState, boost_probability: f64) -> (Classification, E
     (class, ev)
 }
 
+/// How long (s) a track's classification from [`classify`] must stay changed between
+/// ballistic and powered (`Unknown`) before the products show the change. A track hopping
+/// between fragments of a debris cloud sees accelerations of 5–50 m/s² that no fragment has,
+/// for a few seconds, and the boost model takes them: on `slv-failure` 12 of its 15 false
+/// "powered" spells were gone within 2–7 s, and `breakup` had 75 such spells (every one on
+/// objects whose true non-gravitational acceleration was nil). A rocket stage burns for tens
+/// of seconds, so a real change shows 4 s late. Orbital is never held: it is shown when seen.
+pub const CLASS_HOLD_S: f64 = 4.0;
+
+/// A track's shown classification: [`classify`]'s with a hold of [`CLASS_HOLD_S`] on changes
+/// between ballistic and powered.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ClassHold {
+    shown: Option<Classification>,
+    /// A raw classification differing from the shown one, and since when (s).
+    pending: Option<(Classification, f64)>,
+}
+
+impl ClassHold {
+    /// What to show at `t_s` for the raw classification `raw`, leaving the hold as it is.
+    pub fn peek(&self, t_s: f64, raw: Classification) -> Classification {
+        self.step(t_s, raw).0
+    }
+
+    /// What to show at `t_s` for `raw`, remembered (the same `t_s` and `raw` twice change
+    /// nothing).
+    pub fn commit(&mut self, t_s: f64, raw: Classification) -> Classification {
+        let (shown, next) = self.step(t_s, raw);
+        *self = next;
+        shown
+    }
+
+    fn step(&self, t_s: f64, raw: Classification) -> (Classification, ClassHold) {
+        let show = |c: Classification, pending| {
+            (
+                c,
+                ClassHold {
+                    shown: Some(c),
+                    pending,
+                },
+            )
+        };
+        let Some(shown) = self.shown.filter(|&c| c != raw) else {
+            return show(raw, None);
+        };
+        use Classification::{Ballistic, Unknown};
+        let held = matches!((shown, raw), (Ballistic, Unknown) | (Unknown, Ballistic));
+        let since = match self.pending {
+            Some((c, since)) if c == raw => since,
+            _ => t_s,
+        };
+        if held && t_s - since < CLASS_HOLD_S {
+            show(shown, Some((raw, since)))
+        } else {
+            show(raw, None)
+        }
+    }
+}
+
 /// Computes a track's products. `boost_probability` is the IMM's boost-mode probability;
 /// `early` is an early state of the track (near launch) for the launch-point estimate.
 pub fn products(
@@ -751,6 +810,8 @@ struct Reference {
     had_early: bool,
     /// Whether the boost model was in the IMM's active set (μ_boost > 0).
     boost_active: bool,
+    /// The classification shown, with its hold.
+    hold: ClassHold,
 }
 
 /// Products for every track update, at a few microseconds each: a full computation
@@ -785,6 +846,11 @@ pub type RefreshItem<'a> = (
 #[derive(Debug)]
 struct Said {
     products: Products,
+    /// The track, the state's time and the raw classification the shown one came from (for
+    /// its hold).
+    id: u64,
+    t_s: f64,
+    raw: Classification,
     age_s: f64,
     /// `Ok` when good as linearised products, else whether the refusal was for the state's
     /// region (stale).
@@ -833,9 +899,13 @@ impl LiveProducts {
         match self.linearise(id, s, boost_probability, has_early) {
             Ok(Said {
                 products,
+                id,
+                raw,
                 age_s,
                 strict: Ok(()),
+                ..
             }) => {
+                self.hold(id, s.t_s, raw);
                 self.linearised += 1;
                 Some((products, Basis::Linearised { age_s }))
             }
@@ -899,9 +969,13 @@ impl LiveProducts {
         match prepared.0 {
             Ok(Said {
                 products,
+                id,
+                t_s,
+                raw,
                 age_s,
                 strict,
             }) => {
+                self.hold(id, t_s, raw);
                 if let Err(stale) = strict {
                     self.stale += usize::from(stale);
                     self.provisional += 1;
@@ -954,7 +1028,8 @@ impl LiveProducts {
         if up && height_above_ellipsoid_m(s.position()) < LINEAR_MIN_HEIGHT_M {
             return Err(false);
         }
-        let (classification, evidence) = classify(s, boost_probability);
+        let (raw, evidence) = classify(s, boost_probability);
+        let classification = r.hold.peek(s.t_s, raw);
         if classification != r.products.classification {
             return Err(false);
         }
@@ -985,6 +1060,9 @@ impl LiveProducts {
                 impact,
                 ..r.products.clone()
             },
+            id,
+            t_s: s.t_s,
+            raw,
             age_s,
             strict,
         })
@@ -1009,6 +1087,9 @@ impl LiveProducts {
         (products, linearisation): (Products, Option<ImpactLinearisation>),
     ) -> Products {
         self.full += 1;
+        let mut products = products;
+        let mut hold = self.refs.get(&id).map(|r| r.hold).unwrap_or_default();
+        products.classification = hold.commit(s.t_s, products.classification);
         self.refs.insert(
             id,
             Reference {
@@ -1017,9 +1098,17 @@ impl LiveProducts {
                 linearisation,
                 had_early: early.is_some(),
                 boost_active: boost_probability > 0.0,
+                hold,
             },
         );
         products
+    }
+
+    /// Remembers track `id`'s raw classification at `t_s` in its hold.
+    fn hold(&mut self, id: u64, t_s: f64, raw: Classification) {
+        if let Some(r) = self.refs.get_mut(&id) {
+            r.hold.commit(t_s, raw);
+        }
     }
 
     /// [`LiveProducts::refresh`] of many tracks at once: the full computations are independent,
@@ -1115,6 +1204,46 @@ pub fn launch_point(s: &GaussianState, boost_probability: f64) -> Option<GroundE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A debris track's few seconds of apparent thrust (a hop to a neighbouring fragment) are
+    /// not shown as powered flight, nor an IRBM's 2-s coast between stages as ballistic; a
+    /// change that lasts CLASS_HOLD_S is, and orbit is shown the moment it is seen.
+    #[test]
+    fn brief_changes_between_ballistic_and_powered_are_held() {
+        use Classification::{Ballistic, Orbital, Unknown};
+        let mut h = ClassHold::default();
+        assert_eq!(
+            h.commit(0.0, Ballistic),
+            Ballistic,
+            "a new track shows what it sees"
+        );
+        // Three seconds of apparent thrust, then ballistic again: never shown.
+        for t in [1.0, 2.0, 3.5] {
+            assert_eq!(h.peek(t, Unknown), Ballistic);
+            assert_eq!(h.commit(t, Unknown), Ballistic, "at {t} s");
+        }
+        assert_eq!(h.commit(4.0, Ballistic), Ballistic);
+        // A burn that goes on: shown 4 s after it began, and held from then on.
+        for t in [5.0, 6.0, 8.0] {
+            assert_eq!(h.commit(t, Unknown), Ballistic, "at {t} s");
+        }
+        assert_eq!(h.commit(9.0, Unknown), Unknown);
+        assert_eq!(h.commit(10.0, Ballistic), Unknown, "a 2-s coast");
+        assert_eq!(h.commit(11.9, Unknown), Unknown);
+        // The pending change restarts after the raw class came back.
+        assert_eq!(h.commit(12.0, Ballistic), Unknown);
+        assert_eq!(h.commit(15.0, Ballistic), Unknown);
+        assert_eq!(h.commit(16.0, Ballistic), Ballistic);
+        // Orbit is not held, either way.
+        assert_eq!(h.commit(16.5, Orbital), Orbital);
+        assert_eq!(h.commit(17.0, Unknown), Unknown);
+        // The same commit twice changes nothing.
+        let mut a = h;
+        a.commit(18.0, Ballistic);
+        let once = a;
+        a.commit(18.0, Ballistic);
+        assert_eq!(a, once);
+    }
 
     /// The products' integration accuracy: the impact point of an IRBM-class flight (about 20
     /// minutes, re-entry with drag) and of a short-range one within a few metres of a

@@ -11,7 +11,7 @@ use std::time::Instant;
 use tripoint_core::world::{InWorld, World};
 use tripoint_core::{Detection, Epoch, Nation, SensorId};
 use tripoint_track::feed::batches;
-use tripoint_track::products::classify;
+use tripoint_track::products::{classify, ClassHold};
 use tripoint_track::tracker::{MultiTargetTracker, TrackerConfig};
 
 use crate::cap::{CapMessage, CapWriter};
@@ -94,6 +94,8 @@ pub fn run_node<M: World>(
     let mut notices: Vec<Notice> = Vec::new();
     let mut last_forecast: HashMap<u64, f64> = HashMap::new();
     let mut known: BTreeMap<u64, f64> = BTreeMap::new();
+    // Each track's classification as its products show it (`CLASS_HOLD_S`).
+    let mut holds: HashMap<u64, ClassHold> = HashMap::new();
     let mut last_sweep = f64::NEG_INFINITY;
     let mut last_tick = f64::NEG_INFINITY;
     let debug = log_forecasts;
@@ -109,7 +111,8 @@ pub fn run_node<M: World>(
                 continue;
             };
             let e = tr.estimate();
-            let (class, evidence) = classify(&e, tr.imm.mu[0]);
+            let (raw, evidence) = classify(&e, tr.imm.mu[0]);
+            let class = holds.entry(tr.id).or_default().commit(e.t_s, raw);
             let sigma_v = (e.p[(3, 3)] + e.p[(4, 4)] + e.p[(5, 5)]).max(0.0).sqrt();
             let fc = &cfg.forecast;
             // A track the IMM calls powered but whose "thrust" along its velocity is under
@@ -220,6 +223,7 @@ pub fn run_node<M: World>(
                 .collect();
             for (id, t_end) in gone {
                 known.remove(&id);
+                holds.remove(&id);
                 for eng in engines.iter_mut() {
                     let mut ns = eng.track_ended(id, t_end, t_last, regions);
                     ns.iter_mut().for_each(|n| n.t_s = n.t_s.max(t_last));
