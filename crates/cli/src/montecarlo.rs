@@ -143,6 +143,18 @@ pub fn run(path: &Path, o: Options) -> Result<()> {
             }
             warheads.push(sc);
         }
+        if std::env::var_os("TRIPOINT_MC_DEBUG").is_some() {
+            for l in &s.launches {
+                let flown = tripoint_sim::world::flown_vehicle(&s, l).payload_beta_kg_m2;
+                eprintln!(
+                    "run {i} seed {}: {} flies payload beta {flown:.0} kg/m2 (nominal {:.0}, ln ratio {:+.2})",
+                    s.seed,
+                    l.id,
+                    l.vehicle.payload_beta_kg_m2,
+                    (flown / l.vehicle.payload_beta_kg_m2).ln()
+                );
+            }
+        }
         bar.inc(1);
         Ok(RunOutcome {
             gospa,
