@@ -72,6 +72,8 @@ pub fn run(path: &Path, o: Options) -> Result<()> {
     // The runs are independent: over the thread pool, aggregated in run order (the same
     // statistics as one after the other). Each run's tracker rate is measured while the other
     // runs share the machine.
+    // `TRIPOINT_MC_DEBUG`: each run's scores and flown payload β on stderr.
+    let debug = std::env::var_os("TRIPOINT_MC_DEBUG").is_some();
     let one = |i: usize| -> Result<RunOutcome> {
         let mut s = base.clone();
         s.seed = base.seed.wrapping_add(i as u64 * 7919);
@@ -123,7 +125,7 @@ pub fn run(path: &Path, o: Options) -> Result<()> {
         let rate = run.observations as f64 / run.seconds.max(1e-9);
         let rows: Vec<StateRow> = run.rows.into_iter().map(|(r, _)| r).collect();
         let gospa = score_gospa(&truth, &rows, c_m);
-        if std::env::var_os("TRIPOINT_MC_DEBUG").is_some() {
+        if debug {
             eprintln!(
                 "run {i} seed {}: GOSPA {:.1} m (localisation {:.1}, missed {:.1}, false {:.1})",
                 s.seed,
@@ -138,12 +140,12 @@ pub fn run(path: &Path, o: Options) -> Result<()> {
             if !checkpoints.contains_key(&sc.object) {
                 continue;
             }
-            if std::env::var_os("TRIPOINT_MC_DEBUG").is_some() {
+            if debug {
                 eprintln!("run {i} seed {}: {sc:?}", s.seed);
             }
             warheads.push(sc);
         }
-        if std::env::var_os("TRIPOINT_MC_DEBUG").is_some() {
+        if debug {
             for l in &s.launches {
                 let flown = tripoint_sim::world::flown_vehicle(&s, l).payload_beta_kg_m2;
                 eprintln!(

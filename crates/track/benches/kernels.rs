@@ -1,7 +1,8 @@
 //! The tracker's per-track kernels (criterion): an IMM prediction over 1 s and over 5 s of a
 //! mid-course state, an IMM update with one radar detection (both also with the boost model
-//! retired, as after burnout), and the gating step (predicted measurement and one innovation), and a debris cloud's per-pair
-//! work: a PDA update over 200 detections and 200 gate tests. These set the cost of every detection in a dense scan.
+//! retired, as after burnout), the gating step (predicted measurement and one innovation), and
+//! a debris cloud's per-pair work: a PDA update over 200 detections and 200 gate tests. These
+//! set the cost of every detection in a dense scan.
 //!
 //! `cargo bench -p tripoint-track --bench kernels`
 
@@ -122,18 +123,26 @@ fn bench(c: &mut Criterion) {
     c.bench_function("imm predict 1 s, boost retired, re-entry at 70 km", |b| {
         b.iter(|| black_box(&low).predict(&cfg, black_box(1.0)))
     });
-    // A debris cloud: one track weighing 200 detections of one radar scan (JPDA), each a few
-    // hundred metres from the track, all inside its gate with nearly equal weights.
+    // A debris cloud: one track weighing 200 detections of one radar scan (JPDA), spread over
+    // 200 m around it, every one inside its gate (checked), with equal weights: the flat
+    // weights of the breakup instant.
+    let centre = pred.combined().x;
     let cloud: Vec<Observation> = (0..200)
         .map(|k| {
-            let mut x = pred.combined().x;
+            let mut x = centre;
             let a = k as f64 * 2.399_963;
-            x[0] += 300.0 * (k as f64 / 200.0).sqrt() * a.cos();
-            x[1] += 300.0 * (k as f64 / 200.0).sqrt() * a.sin();
+            x[0] += 200.0 * (k as f64 / 200.0).sqrt() * a.cos();
+            x[1] += 200.0 * (k as f64 / 200.0).sqrt() * a.sin();
             x[2] += 20.0 * ((k % 7) as f64 - 3.0);
             radar(1.0, &x)
         })
         .collect();
+    let gate = tripoint_track::TrackerConfig::default().gate_d2[4];
+    let pm = predicted_measurement(cfg.filter, &pred.combined(), &obs).expect("a valid geometry");
+    assert!(
+        cloud.iter().all(|o| pm.innovation(o).d2 <= gate),
+        "the cloud lies inside the track's gate"
+    );
     let weighted: Vec<(&Observation, f64)> = cloud.iter().map(|o| (o, 0.9 / 200.0)).collect();
     let params = tripoint_track::associate::JpdaParams::default();
     c.bench_function("imm update PDA, 200 detections", |b| {
@@ -142,8 +151,6 @@ fn bench(c: &mut Criterion) {
     c.bench_function(
         "gate: 200 innovations against one predicted measurement",
         |b| {
-            let comb = pred.combined();
-            let pm = predicted_measurement(cfg.filter, &comb, &obs).expect("predicted measurement");
             b.iter(|| {
                 cloud
                     .iter()
