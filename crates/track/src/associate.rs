@@ -20,12 +20,10 @@ pub struct Hypothesis {
     pub innovation: Innovation,
 }
 
-/// Independent clusters of hypotheses: tracks and detections joined by a gated pairing.
-fn clusters(
-    hyps: &[Hypothesis],
-    n_tracks: usize,
-    n_dets: usize,
-) -> std::collections::BTreeMap<usize, Vec<&Hypothesis>> {
+/// Independent clusters of hypotheses: tracks and detections joined by a gated pairing. Each
+/// cluster's hypotheses are in the order given; the clusters in the order of their first
+/// hypothesis.
+fn clusters(hyps: &[Hypothesis], n_tracks: usize, n_dets: usize) -> Vec<Vec<&Hypothesis>> {
     let mut parent: Vec<usize> = (0..n_tracks + n_dets).collect();
     fn find(p: &mut [usize], mut i: usize) -> usize {
         while p[i] != i {
@@ -41,34 +39,46 @@ fn clusters(
             parent[a] = b;
         }
     }
-    let mut out: std::collections::BTreeMap<usize, Vec<&Hypothesis>> = Default::default();
+    // Each root's cluster, by index (a debris cloud's cluster holds tens of thousands of pairs:
+    // no map lookup per pair).
+    let mut slot = vec![usize::MAX; n_tracks + n_dets];
+    let mut out: Vec<Vec<&Hypothesis>> = Vec::new();
     for h in hyps {
         let root = find(&mut parent, h.track);
-        out.entry(root).or_default().push(h);
+        if slot[root] == usize::MAX {
+            slot[root] = out.len();
+            out.push(Vec::new());
+        }
+        out[slot[root]].push(h);
     }
     out
 }
 
 /// Splits hypotheses by the size of their independent cluster: those of clusters with at most
-/// `max_tracks` tracks, and those of larger (dense) clusters.
+/// `max_tracks` tracks, and the larger (dense) clusters themselves, each in the order given,
+/// for [`jpda_weights_of_clusters`] (a debris cloud's cluster holds tens of thousands of pairs:
+/// clustered once, not copied).
 pub fn split_by_cluster_size(
     hyps: &[Hypothesis],
     n_tracks: usize,
     n_dets: usize,
     max_tracks: usize,
-) -> (Vec<Hypothesis>, Vec<Hypothesis>) {
+) -> (Vec<Hypothesis>, Vec<Vec<&Hypothesis>>) {
     let mut sparse = Vec::new();
     let mut dense = Vec::new();
-    for hs in clusters(hyps, n_tracks, n_dets).values() {
-        let mut tracks: Vec<usize> = hs.iter().map(|h| h.track).collect();
-        tracks.sort_unstable();
-        tracks.dedup();
-        let out = if tracks.len() <= max_tracks {
-            &mut sparse
+    let mut seen = vec![false; n_tracks];
+    for hs in clusters(hyps, n_tracks, n_dets) {
+        let mut n = 0;
+        for h in &hs {
+            if !std::mem::replace(&mut seen[h.track], true) {
+                n += 1;
+            }
+        }
+        if n <= max_tracks {
+            sparse.extend(hs.iter().map(|h| **h));
         } else {
-            &mut dense
-        };
-        out.extend(hs.iter().map(|h| **h));
+            dense.push(hs);
+        }
     }
     (sparse, dense)
 }
@@ -106,7 +116,7 @@ pub fn gnn_associate(
     if hyps.is_empty() {
         return out;
     }
-    for hs in clusters(hyps, n_tracks, n_dets).values() {
+    for hs in &clusters(hyps, n_tracks, n_dets) {
         if hs.len() == 1 {
             out[hs[0].track] = Some(hs[0].detection);
             continue;
@@ -227,40 +237,50 @@ pub fn jpda_weights(
     n_dets: usize,
     p: &JpdaParams,
 ) -> Vec<TrackWeights> {
+    jpda_weights_of_clusters(clusters(hyps, n_tracks, n_dets), n_dets, p)
+}
+
+/// [`jpda_weights`] of clusters made already (by [`split_by_cluster_size`]): each an independent
+/// cluster's hypotheses, in any order.
+pub fn jpda_weights_of_clusters<'a>(
+    clusters: impl IntoIterator<Item = Vec<&'a Hypothesis>>,
+    n_dets: usize,
+    p: &JpdaParams,
+) -> Vec<TrackWeights> {
     let ln_miss = p.ln_miss();
-    // Likelihood ratios in the log domain (N can underflow).
-    let log_ratio =
-        |h: &Hypothesis| h.innovation.log_likelihood() + p.ln_detection_scale(h.innovation.dim);
     let mut out = Vec::new();
     // Detection-indexed scratch for Fitzgerald's column sums, shared by the clusters.
     let mut col = vec![0.0; n_dets];
-    for hs in clusters(hyps, n_tracks, n_dets).values() {
-        // Per track (in track order): its gated (detection, ln ratio), in the order given. A
-        // stable sort by track groups them (hypotheses come grouped already; a debris cloud's
-        // cluster holds tens of thousands, too many for a map entry each).
-        let mut hs = hs.clone();
-        hs.sort_by_key(|h| h.track);
-        let mut tracks: Vec<usize> = Vec::new();
-        let mut rows: Vec<Vec<(usize, f64)>> = Vec::new();
+    // Per cluster, reused: each track's gated (detection, ratio), one flat list, track by track.
+    let mut flat: Vec<(usize, f64)> = Vec::new();
+    let mut starts: Vec<usize> = Vec::new();
+    let mut tracks: Vec<usize> = Vec::new();
+    for mut hs in clusters {
+        // Grouped by track, in track order, each track's detections in the order given: the
+        // tracker's hypotheses come so already; a stable sort makes any others so.
+        if !hs.is_sorted_by_key(|h| h.track) {
+            hs.sort_by_key(|h| h.track);
+        }
+        flat.clear();
+        starts.clear();
+        tracks.clear();
+        // Likelihood ratios in the log domain (N can underflow), scaled by the largest to keep
+        // the products finite.
+        let mut top = ln_miss;
         for h in &hs {
             if tracks.last() != Some(&h.track) {
                 tracks.push(h.track);
-                rows.push(Vec::new());
+                starts.push(flat.len());
             }
-            if let Some(row) = rows.last_mut() {
-                row.push((h.detection, log_ratio(h)));
-            }
+            let l = h.innovation.log_likelihood() + p.ln_detection_scale(h.innovation.dim);
+            top = top.max(l);
+            flat.push((h.detection, l));
         }
-        // Scale every ratio by the largest, to keep the products finite.
-        let top = rows
-            .iter()
-            .flatten()
-            .map(|(_, l)| *l)
-            .fold(ln_miss, f64::max);
-        let g: Vec<Vec<(usize, f64)>> = rows
-            .iter()
-            .map(|r| r.iter().map(|&(d, l)| (d, (l - top).exp())).collect())
-            .collect();
+        starts.push(flat.len());
+        for (_, l) in flat.iter_mut() {
+            *l = (*l - top).exp();
+        }
+        let g: Vec<&[(usize, f64)]> = starts.windows(2).map(|w| &flat[w[0]..w[1]]).collect();
         let b = (ln_miss - top).exp();
         let weights: Vec<(f64, Vec<f64>)> =
             if tracks.len() <= MAX_EXACT_TRACKS && hs.len() <= MAX_EXACT_PAIRS {
@@ -288,7 +308,7 @@ pub fn jpda_weights(
 
 /// Exact enumeration of the joint events: per track, the summed weight of the events leaving it
 /// unpaired and of those pairing it with each of its gated detections.
-fn exact(g: &[Vec<(usize, f64)>], b: f64) -> Vec<(f64, Vec<f64>)> {
+fn exact(g: &[&[(usize, f64)]], b: f64) -> Vec<(f64, Vec<f64>)> {
     let mut acc: Vec<(f64, Vec<f64>)> = g.iter().map(|r| (0.0, vec![0.0; r.len()])).collect();
     let mut choice = vec![usize::MAX; g.len()];
     let mut used: Vec<usize> = Vec::new();
@@ -296,7 +316,7 @@ fn exact(g: &[Vec<(usize, f64)>], b: f64) -> Vec<(f64, Vec<f64>)> {
     fn go(
         k: usize,
         w: f64,
-        g: &[Vec<(usize, f64)>],
+        g: &[&[(usize, f64)]],
         b: f64,
         choice: &mut [usize],
         used: &mut Vec<usize>,
@@ -331,9 +351,9 @@ fn exact(g: &[Vec<(usize, f64)>], b: f64) -> Vec<(f64, Vec<f64>)> {
 
 /// Fitzgerald's closed-form approximation for large clusters; `col` is zeroed scratch indexed
 /// by detection (left zeroed).
-fn fitzgerald(g: &[Vec<(usize, f64)>], b: f64, col: &mut [f64]) -> Vec<(f64, Vec<f64>)> {
+fn fitzgerald(g: &[&[(usize, f64)]], b: f64, col: &mut [f64]) -> Vec<(f64, Vec<f64>)> {
     for row in g {
-        for &(d, v) in row {
+        for &(d, v) in row.iter() {
             col[d] += v;
         }
     }
@@ -352,7 +372,7 @@ fn fitzgerald(g: &[Vec<(usize, f64)>], b: f64, col: &mut [f64]) -> Vec<(f64, Vec
         })
         .collect();
     for row in g {
-        for &(d, _) in row {
+        for &(d, _) in row.iter() {
             col[d] = 0.0;
         }
     }

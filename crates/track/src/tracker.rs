@@ -22,8 +22,8 @@ use tripoint_core::{Nation, SensorId};
 use tripoint_physics::vec3;
 
 use crate::associate::{
-    gnn_associate, jpda_weights, split_by_cluster_size, Hypothesis, JpdaParams, TrackWeights,
-    MAX_EXACT_TRACKS,
+    gnn_associate, jpda_weights, jpda_weights_of_clusters, split_by_cluster_size, Hypothesis,
+    JpdaParams, TrackWeights, MAX_EXACT_TRACKS,
 };
 
 use crate::imm::{ImmConfig, ImmState};
@@ -552,16 +552,18 @@ pub struct TrackEvent {
 }
 
 /// What the confirmed tracks' pass over a batch leaves to the rest of it: the batch's time,
-/// which of its detections were used, explained (inside a confirmed track's gate) or taken by
-/// a confirmed track, the pairs of tracks due to merge, the batch's pre-gates, and whether the
-/// tentative tracks' pass has run.
+/// which of its detections were used or taken by a confirmed track, the batch's pre-gates, and
+/// whether the tentative tracks' pass has run.
 #[derive(Debug)]
 struct Pending {
     t_s: f64,
     used: Vec<bool>,
-    explained: Vec<bool>,
     taken: Vec<bool>,
-    shared_merges: Vec<(u64, u64)>,
+    /// The confirmed tracks' pass's gated hypotheses and assignment, for management: which
+    /// detections they explain and which tracks shared detections (counted there, off the
+    /// path to the products: in a debris cloud's first seconds that is tens of thousands of
+    /// pairs).
+    confirmed_pass: (Vec<Hypothesis>, Vec<Option<usize>>),
     gates: PreGateIndex,
     tentative_done: bool,
 }
@@ -817,7 +819,7 @@ impl MultiTargetTracker {
                 let (sparse, dense) =
                     split_by_cluster_size(&hyps, n_tracks, batch.len(), MAX_EXACT_TRACKS);
                 let mut a = gnn_associate(&sparse, n_tracks, batch.len(), &self.cfg.gate_d2);
-                for tw in jpda_weights(&dense, n_tracks, batch.len(), &self.cfg.jpda) {
+                for tw in jpda_weights_of_clusters(dense, batch.len(), &self.cfg.jpda) {
                     let t = tw.track;
                     a[t] = best_detection(&tw);
                     pda[t] = Some(tw);
@@ -832,13 +834,6 @@ impl MultiTargetTracker {
         for d in assignment.iter().flatten() {
             taken[*d] = true;
         }
-        // Detections inside a confirmed track's gate are explained even if another detection won
-        // the track: they start no new track (unresolved pieces of one object).
-        let mut explained = vec![false; batch.len()];
-        for h in &hyps {
-            explained[h.detection] = true;
-        }
-        let shared_merges = self.count_shared(&hyps, &assignment, batch.len());
         self.times.associate_ns += lap.elapsed().as_nanos() as u64;
         let mut used = vec![false; batch.len()];
         let (events, derived) =
@@ -846,8 +841,7 @@ impl MultiTargetTracker {
         let pending = Pending {
             t_s: t,
             used,
-            explained,
-            shared_merges,
+            confirmed_pass: (hyps, assignment),
             gates,
             taken,
             tentative_done: false,
@@ -1346,11 +1340,17 @@ impl MultiTargetTracker {
         let Pending {
             t_s: t,
             used,
-            explained,
-            shared_merges,
+            confirmed_pass: (hyps, assignment),
             ..
         } = pending;
         let start = std::time::Instant::now();
+        // Detections inside a confirmed track's gate are explained even if another detection won
+        // the track: they start no new track (unresolved pieces of one object).
+        let mut explained = vec![false; batch.len()];
+        for h in &hyps {
+            explained[h.detection] = true;
+        }
+        let shared_merges = self.count_shared(&hyps, &assignment, batch.len());
         let mut events = Vec::new();
         // Infrared detections that no track explains become cues.
         for (di, obs) in batch.iter().enumerate() {
