@@ -341,6 +341,67 @@ pub fn update(
     }
 }
 
+/// The detections of one PDA update (one sensor, one time) with their weights β_j, prepared
+/// once for every model of an IMM: each detection's residual r_j from the first one
+/// (z_j − z_1, angles wrapped) and the weighted sums B = Σ β_j, R₁ = Σ β_j r_j and
+/// R₂ = Σ β_j r_j r_jᵀ. Under a model whose innovation of the first detection is δ, the
+/// innovations are ν_j = r_j + δ, so a model's PDA moments follow from these sums
+/// ([`pda_update`]) and only its likelihoods need each detection again. `None` for an empty set
+/// or mixed measurement dimensions.
+#[derive(Clone, Debug)]
+pub struct PdaDetections<'a> {
+    first: &'a Observation,
+    dim: usize,
+    r: Vec<[f64; 4]>,
+    b: f64,
+    r1: [f64; 4],
+    r2: [[f64; 4]; 4],
+}
+
+impl<'a> PdaDetections<'a> {
+    pub fn new(obs: &[(&'a Observation, f64)]) -> Option<Self> {
+        let (first, _) = *obs.first()?;
+        let dim = first.dim();
+        if obs.iter().any(|(o, _)| o.dim() != dim) {
+            return None;
+        }
+        let mut r = Vec::with_capacity(obs.len());
+        let (mut b, mut r1, mut r2) = (0.0, [0.0; 4], [[0.0; 4]; 4]);
+        for (o, w) in obs {
+            let rj = o.residual(&o.z, &first.z);
+            b += w;
+            for i in 0..dim {
+                r1[i] += w * rj[i];
+                for k in 0..=i {
+                    r2[i][k] += w * rj[i] * rj[k];
+                }
+            }
+            r.push(rj);
+        }
+        for i in 0..dim {
+            for k in 0..i {
+                r2[k][i] = r2[i][k];
+            }
+        }
+        Some(Self {
+            first,
+            dim,
+            r,
+            b,
+            r1,
+            r2,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.r.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.r.is_empty()
+    }
+}
+
 /// Probabilistic data association update (Bar-Shalom & Tse 1975; Bar-Shalom, Daum & Huang
 /// 2009, eqs. 13–17) of a predicted state with several detections of one sensor and time,
 /// weighted β_j, and β₀ for none of them: with ν_j the innovations, ν̄ = Σ β_j ν_j,
@@ -348,16 +409,20 @@ pub fn update(
 /// Returns the posterior and the likelihood of the detections under this model for the IMM's
 /// mode probabilities (IMM-PDA): ln[(1 − P_D P_G) + Σ_j (P_D/λ) N(ν_j; 0, S)] from
 /// [`PdaTerms`].
+///
+/// With ν_j = r_j + δ ([`PdaDetections`]): ν̄ = R₁ + B δ and
+/// Σ β_j ν_j ν_jᵀ − ν̄ ν̄ᵀ = (R₂ − R₁R₁ᵀ) + (1 − B)(R₁δᵀ + δR₁ᵀ) + (B − B²) δδᵀ; each
+/// d²_j = |L⁻¹ r_j + L⁻¹ δ|² with S = L Lᵀ.
 pub fn pda_update(
     kind: FilterKind,
     pred: &GaussianState,
-    obs: &[(&Observation, f64)],
+    set: &PdaDetections,
     terms: &PdaTerms,
 ) -> Option<(GaussianState, f64)> {
-    match obs.first()?.0.dim() {
-        2 => pda_m::<2>(kind, pred, obs, terms),
-        3 => pda_m::<3>(kind, pred, obs, terms),
-        _ => pda_m::<4>(kind, pred, obs, terms),
+    match set.dim {
+        2 => pda_m::<2>(kind, pred, set, terms),
+        3 => pda_m::<3>(kind, pred, set, terms),
+        _ => pda_m::<4>(kind, pred, set, terms),
     }
 }
 
@@ -375,7 +440,7 @@ pub struct PdaTerms {
 fn pda_m<const M: usize>(
     kind: FilterKind,
     pred: &GaussianState,
-    obs: &[(&Observation, f64)],
+    set: &PdaDetections,
     terms: &PdaTerms,
 ) -> Option<(GaussianState, f64)> {
     let PdaTerms {
@@ -383,38 +448,64 @@ fn pda_m<const M: usize>(
         ln_miss,
         ln_ratio_scale,
     } = *terms;
-    let (first, _) = obs.first()?;
-    if obs.iter().any(|(o, _)| o.dim() != M) {
+    if set.dim != M || set.is_empty() {
         return None;
     }
     // S and K do not depend on which detection (one sensor, one time).
-    let m = moments::<M>(kind, pred, first);
+    let m = moments::<M>(kind, pred, set.first);
     let chol = m.s.cholesky()?;
+    let l = chol.l();
     let sinv = chol.inverse();
-    let log_det = 2.0 * chol.l().diagonal().iter().map(|v| v.ln()).sum::<f64>();
+    let log_det = 2.0 * l.diagonal().iter().map(|v| v.ln()).sum::<f64>();
     let k = m.pxz * sinv;
-    // ν_j relative to the same predicted measurement (z_first − ν_first).
-    let mut h = [0.0; 4];
+    let delta = m.nu;
+    let b = set.b;
+    let r1 = SVector::<f64, M>::from_fn(|i, _| set.r1[i]);
+    let r2 = SMatrix::<f64, M, M>::from_fn(|i, j| set.r2[i][j]);
+    let nu_bar = r1 + delta * b;
+    let r1d = r1 * delta.transpose();
+    let spread = (r2 - r1 * r1.transpose())
+        + (r1d + r1d.transpose()) * (1.0 - b)
+        + delta * delta.transpose() * (b - b * b);
+    // d²_j = |y_j + c|², y_j = L⁻¹ r_j, c = L⁻¹ δ (forward substitution, L lower).
+    let mut linv = [[0.0; 4]; 4];
     for i in 0..M {
-        h[i] = first.z[i] - m.nu[i];
+        let d = 1.0 / l[(i, i)];
+        linv[i][i] = d;
+        for j in 0..i {
+            let mut acc = 0.0;
+            for q in j..i {
+                acc -= l[(i, q)] * linv[q][j];
+            }
+            linv[i][j] = acc * d;
+        }
     }
-    let mut nu_bar = SVector::<f64, M>::zeros();
-    let mut spread = SMatrix::<f64, M, M>::zeros();
-    let mut terms = vec![ln_miss];
-    for (o, b) in obs {
-        let r = o.residual(&o.z, &h);
-        let nu = SVector::<f64, M>::from_fn(|i, _| r[i]);
-        nu_bar += nu * *b;
-        spread += nu * nu.transpose() * *b;
-        let d2 = nu.dot(&(sinv * nu));
-        let ll = -0.5 * (d2 + log_det + M as f64 * (2.0 * std::f64::consts::PI).ln());
-        terms.push(ll + ln_ratio_scale);
+    let mut c = [0.0; 4];
+    for i in 0..M {
+        for j in 0..=i {
+            c[i] += linv[i][j] * delta[j];
+        }
     }
-    spread -= nu_bar * nu_bar.transpose();
+    let ll0 = -0.5 * (log_det + M as f64 * (2.0 * std::f64::consts::PI).ln()) + ln_ratio_scale;
+    let mut terms = Vec::with_capacity(set.len() + 1);
+    terms.push(ln_miss);
+    let mut max = ln_miss;
+    for r in &set.r {
+        let mut d2 = 0.0;
+        for i in 0..M {
+            let mut y = c[i];
+            for j in 0..=i {
+                y += linv[i][j] * r[j];
+            }
+            d2 += y * y;
+        }
+        let t = ll0 - 0.5 * d2;
+        max = max.max(t);
+        terms.push(t);
+    }
     let x = pred.x + k * nu_bar;
     let mut p = pred.p - k * m.s * k.transpose() * (1.0 - beta0) + k * spread * k.transpose();
     regularize::<N>(&mut p);
-    let max = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let ln_lik = max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln();
     let out = GaussianState {
         x,
@@ -435,6 +526,173 @@ mod tests {
     use crate::measurement::LocalFrame;
     use tripoint_core::{Nation, SensorId};
     use tripoint_physics::Geodetic;
+
+    /// The PDA update from the shared sums ([`PdaDetections`]) agrees with the textbook form
+    /// taken detection by detection (Bar-Shalom, Daum & Huang 2009, eqs. 13–17: each ν_j against
+    /// the model's own predicted measurement), for radar with and without range rate and for
+    /// bearings, with the EKF and the UKF; and one detection of weight 1 is the Kalman update.
+    #[test]
+    fn pda_from_shared_sums_matches_the_textbook_form_and_the_kalman_update() {
+        let site = Geodetic::from_deg(38.0, 138.3, 50.0)
+            .expect("site")
+            .to_ecef_m();
+        let frame = LocalFrame::at(site).expect("frame");
+        let target = Geodetic::from_deg(39.0, 134.0, 600e3)
+            .expect("target")
+            .to_ecef_m();
+        let mut x = StateVector::zeros();
+        x[0] = target[0];
+        x[1] = target[1];
+        x[2] = target[2];
+        x[3] = 1200.0;
+        x[4] = -2100.0;
+        x[5] = 800.0;
+        let pred = GaussianState {
+            x,
+            p: diag_cov([900.0, 700.0, 800.0, 40.0, 30.0, 35.0, 0.5, 0.5, 0.5, 0.3]),
+            t_s: 0.0,
+        };
+        let kinds = [
+            (
+                ObservationKind::Radar { range_rate: true },
+                [30.0, 1e-3, 1e-3, 3.0],
+            ),
+            (
+                ObservationKind::Radar { range_rate: false },
+                [30.0, 1e-3, 1e-3, 0.0],
+            ),
+            (ObservationKind::Bearings, [2e-4, 2e-4, 0.0, 0.0]),
+        ];
+        for filter in [FilterKind::Ekf, FilterKind::Ukf] {
+            for (kind, sigma) in kinds {
+                let base = Observation {
+                    t_s: 0.0,
+                    sensor: SensorId::new("jpn-test").expect("id"),
+                    owner: Nation::JPN,
+                    kind,
+                    z: [0.0; 4],
+                    sigma,
+                    frame,
+                };
+                let h = base.predict(&pred.x);
+                // Seven detections scattered a few sigmas around the prediction.
+                let obs: Vec<Observation> = (0..7)
+                    .map(|j| {
+                        let mut o = base.clone();
+                        for i in 0..o.dim() {
+                            let u = ((j * 7 + i * 3) % 11) as f64 / 5.0 - 1.0;
+                            o.z[i] = h[i] + 2.5 * u * 30.0 * sigma[i];
+                        }
+                        o
+                    })
+                    .collect();
+                let betas = [0.30, 0.05, 0.20, 0.01, 0.15, 0.08, 0.11];
+                let weighted: Vec<(&Observation, f64)> = obs.iter().zip(betas).collect();
+                let beta0 = 1.0 - betas.iter().sum::<f64>();
+                let terms = PdaTerms {
+                    beta0,
+                    ln_miss: -2.3,
+                    ln_ratio_scale: 1.7,
+                };
+                let set = PdaDetections::new(&weighted).expect("set");
+                let (got, got_ll) = pda_update(filter, &pred, &set, &terms).expect("pda");
+                // The textbook form, detection by detection, with nalgebra's inverse.
+                let (want, want_ll) = match obs[0].dim() {
+                    2 => textbook::<2>(filter, &pred, &weighted, &terms),
+                    3 => textbook::<3>(filter, &pred, &weighted, &terms),
+                    _ => textbook::<4>(filter, &pred, &weighted, &terms),
+                };
+                let what = format!("{filter:?} {kind:?}");
+                for i in 0..N {
+                    let scale = pred.p[(i, i)].sqrt();
+                    assert!(
+                        (got.x[i] - want.x[i]).abs() < 1e-9 * scale,
+                        "{what}: x[{i}] {} vs {}",
+                        got.x[i],
+                        want.x[i]
+                    );
+                    for j in 0..N {
+                        let scale = (pred.p[(i, i)] * pred.p[(j, j)]).sqrt();
+                        assert!(
+                            (got.p[(i, j)] - want.p[(i, j)]).abs() < 1e-9 * scale,
+                            "{what}: P[{i},{j}] {} vs {}",
+                            got.p[(i, j)],
+                            want.p[(i, j)]
+                        );
+                    }
+                }
+                assert!(
+                    (got_ll - want_ll).abs() < 1e-9,
+                    "{what}: ln L {got_ll} vs {want_ll}"
+                );
+                // One detection, weight 1, none missed: the Kalman update.
+                let one = [(&obs[2], 1.0)];
+                let set = PdaDetections::new(&one).expect("set");
+                let terms = PdaTerms {
+                    beta0: 0.0,
+                    ..terms
+                };
+                let (pda, _) = pda_update(filter, &pred, &set, &terms).expect("pda");
+                let (kf, _) = update(filter, &pred, &obs[2]).expect("kf");
+                for i in 0..N {
+                    let scale = pred.p[(i, i)].sqrt();
+                    assert!((pda.x[i] - kf.x[i]).abs() < 1e-9 * scale, "{what}: x[{i}]");
+                    for j in 0..N {
+                        let scale = (pred.p[(i, i)] * pred.p[(j, j)]).sqrt();
+                        assert!(
+                            (pda.p[(i, j)] - kf.p[(i, j)]).abs() < 1e-9 * scale,
+                            "{what}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bar-Shalom, Daum & Huang (2009) eqs. 13–17 as written, one innovation per detection.
+    fn textbook<const M: usize>(
+        kind: FilterKind,
+        pred: &GaussianState,
+        obs: &[(&Observation, f64)],
+        terms: &PdaTerms,
+    ) -> (GaussianState, f64) {
+        let m = moments::<M>(kind, pred, obs[0].0);
+        let sinv = m.s.try_inverse().expect("S invertible");
+        let k = m.pxz * sinv;
+        let h0 = {
+            let mut h = [0.0; 4];
+            for i in 0..M {
+                h[i] = obs[0].0.z[i] - m.nu[i];
+            }
+            h
+        };
+        let mut nu_bar = SVector::<f64, M>::zeros();
+        let mut second = SMatrix::<f64, M, M>::zeros();
+        let mut lik = terms.ln_miss.exp();
+        let norm = ((2.0 * std::f64::consts::PI).powi(M as i32)
+            * m.s.cholesky().expect("S positive definite").determinant())
+        .sqrt();
+        for (o, b) in obs {
+            let r = o.residual(&o.z, &h0);
+            let nu = SVector::<f64, M>::from_fn(|i, _| r[i]);
+            nu_bar += nu * *b;
+            second += nu * nu.transpose() * *b;
+            let d2 = (nu.transpose() * sinv * nu)[(0, 0)];
+            lik += terms.ln_ratio_scale.exp() * (-0.5 * d2).exp() / norm;
+        }
+        let x = pred.x + k * nu_bar;
+        let mut p = pred.p - k * m.s * k.transpose() * (1.0 - terms.beta0)
+            + k * (second - nu_bar * nu_bar.transpose()) * k.transpose();
+        regularize::<N>(&mut p);
+        (
+            GaussianState {
+                x,
+                p,
+                t_s: pred.t_s,
+            },
+            lik.ln(),
+        )
+    }
 
     /// The analytic radar Jacobian agrees with central differences of h, in every direction
     /// from a site and with range rate.

@@ -568,6 +568,7 @@ impl ImmState {
             ln_miss: params.ln_miss(),
             ln_ratio_scale: params.ln_detection_scale(dim),
         };
-        self.update_each(cfg, |_, s| filter::pda_update(cfg.filter, s, obs, &terms))
+        let set = filter::PdaDetections::new(obs)?;
+        self.update_each(cfg, |_, s| filter::pda_update(cfg.filter, s, &set, &terms))
     }
 }
