@@ -1098,15 +1098,24 @@ impl MultiTargetTracker {
                         if let Some(pm) = pm {
                             let (lo, hi) = pm.first_component_window(cfg.gate_d2[first.dim()]);
                             let start = sorted.partition_point(|&(r, _)| r < lo);
-                            for &(r, di) in &sorted[start..] {
-                                if r > hi {
-                                    break;
+                            let len = sorted[start..].partition_point(|&(r, _)| r <= hi);
+                            if len * 4 >= batch.len() {
+                                // A window over much of the batch (a debris cloud's young
+                                // tracks): walked in detection order, no sort after.
+                                for (di, o) in batch.iter().enumerate() {
+                                    let r = o.z[0];
+                                    if r >= lo && r <= hi && gates.is_candidate(di, rough) {
+                                        test(&pm, di);
+                                    }
                                 }
-                                if gates.is_candidate(di, rough) {
-                                    test(&pm, di);
+                            } else {
+                                for &(_, di) in &sorted[start..start + len] {
+                                    if gates.is_candidate(di, rough) {
+                                        test(&pm, di);
+                                    }
                                 }
+                                gated.sort_unstable_by_key(|h| h.detection);
                             }
-                            gated.sort_unstable_by_key(|h| h.detection);
                         }
                     }
                     PreGated::Listed(cands) => {
@@ -1146,7 +1155,7 @@ impl MultiTargetTracker {
         } else {
             near.iter().map(predict_and_gate).collect()
         };
-        let mut hyps = Vec::new();
+        let mut hyps = Vec::with_capacity(predicted.iter().map(|p| p.gated.len()).sum());
         for p in &mut predicted {
             self.times.gate_tests += p.tests;
             hyps.append(&mut p.gated);
