@@ -248,6 +248,8 @@ pub fn jpda_weights_of_clusters<'a>(
     p: &JpdaParams,
 ) -> Vec<TrackWeights> {
     let ln_miss = p.ln_miss();
+    // ln(P_D/λ) by measurement dimension, once (two logarithms a pair otherwise).
+    let ln_scale: [f64; 5] = std::array::from_fn(|dim| p.ln_detection_scale(dim));
     let mut out = Vec::new();
     // Detection-indexed scratch for Fitzgerald's column sums, shared by the clusters.
     let mut col = vec![0.0; n_dets];
@@ -272,7 +274,7 @@ pub fn jpda_weights_of_clusters<'a>(
                 tracks.push(h.track);
                 starts.push(flat.len());
             }
-            let l = h.innovation.log_likelihood() + p.ln_detection_scale(h.innovation.dim);
+            let l = h.innovation.log_likelihood() + ln_scale[h.innovation.dim.min(4)];
             top = top.max(l);
             flat.push((h.detection, l));
         }
