@@ -537,21 +537,6 @@ mod tests {
             .expect("site")
             .to_ecef_m();
         let frame = LocalFrame::at(site).expect("frame");
-        let target = Geodetic::from_deg(39.0, 134.0, 600e3)
-            .expect("target")
-            .to_ecef_m();
-        let mut x = StateVector::zeros();
-        x[0] = target[0];
-        x[1] = target[1];
-        x[2] = target[2];
-        x[3] = 1200.0;
-        x[4] = -2100.0;
-        x[5] = 800.0;
-        let pred = GaussianState {
-            x,
-            p: diag_cov([900.0, 700.0, 800.0, 40.0, 30.0, 35.0, 0.5, 0.5, 0.5, 0.3]),
-            t_s: 0.0,
-        };
         let kinds = [
             (
                 ObservationKind::Radar { range_rate: true },
@@ -563,86 +548,126 @@ mod tests {
             ),
             (ObservationKind::Bearings, [2e-4, 2e-4, 0.0, 0.0]),
         ];
-        for filter in [FilterKind::Ekf, FilterKind::Ukf] {
-            for (kind, sigma) in kinds {
-                let base = Observation {
-                    t_s: 0.0,
-                    sensor: SensorId::new("jpn-test").expect("id"),
-                    owner: Nation::JPN,
-                    kind,
-                    z: [0.0; 4],
-                    sigma,
-                    frame,
-                };
-                let h = base.predict(&pred.x);
-                // Seven detections scattered a few sigmas around the prediction.
-                let obs: Vec<Observation> = (0..7)
-                    .map(|j| {
-                        let mut o = base.clone();
-                        for i in 0..o.dim() {
-                            let u = ((j * 7 + i * 3) % 11) as f64 / 5.0 - 1.0;
-                            o.z[i] = h[i] + 2.5 * u * 30.0 * sigma[i];
-                        }
-                        o
-                    })
-                    .collect();
-                let betas = [0.30, 0.05, 0.20, 0.01, 0.15, 0.08, 0.11];
-                let weighted: Vec<(&Observation, f64)> = obs.iter().zip(betas).collect();
-                let beta0 = 1.0 - betas.iter().sum::<f64>();
-                let terms = PdaTerms {
-                    beta0,
-                    ln_miss: -2.3,
-                    ln_ratio_scale: 1.7,
-                };
-                let set = PdaDetections::new(&weighted).expect("set");
-                let (got, got_ll) = pda_update(filter, &pred, &set, &terms).expect("pda");
-                // The textbook form, detection by detection, with nalgebra's inverse.
-                let (want, want_ll) = match obs[0].dim() {
-                    2 => textbook::<2>(filter, &pred, &weighted, &terms),
-                    3 => textbook::<3>(filter, &pred, &weighted, &terms),
-                    _ => textbook::<4>(filter, &pred, &weighted, &terms),
-                };
-                let what = format!("{filter:?} {kind:?}");
-                for i in 0..N {
-                    let scale = pred.p[(i, i)].sqrt();
-                    assert!(
-                        (got.x[i] - want.x[i]).abs() < 1e-9 * scale,
-                        "{what}: x[{i}] {} vs {}",
-                        got.x[i],
-                        want.x[i]
-                    );
-                    for j in 0..N {
-                        let scale = (pred.p[(i, i)] * pred.p[(j, j)]).sqrt();
+        // West of the site, and due south of it: the radar's azimuth at the ±π cut, where the
+        // detections' azimuths wrap.
+        for (lat, lon, alt) in [(39.0, 134.0, 600e3), (33.0, 138.3, 500e3)] {
+            let target = Geodetic::from_deg(lat, lon, alt)
+                .expect("target")
+                .to_ecef_m();
+            let mut x = StateVector::zeros();
+            x[0] = target[0];
+            x[1] = target[1];
+            x[2] = target[2];
+            x[3] = 1200.0;
+            x[4] = -2100.0;
+            x[5] = 800.0;
+            let pred = GaussianState {
+                x,
+                p: diag_cov([900.0, 700.0, 800.0, 40.0, 30.0, 35.0, 0.5, 0.5, 0.5, 0.3]),
+                t_s: 0.0,
+            };
+            for filter in [FilterKind::Ekf, FilterKind::Ukf] {
+                for (kind, sigma) in kinds {
+                    let base = Observation {
+                        t_s: 0.0,
+                        sensor: SensorId::new("jpn-test").expect("id"),
+                        owner: Nation::JPN,
+                        kind,
+                        z: [0.0; 4],
+                        sigma,
+                        frame,
+                    };
+                    let h = base.predict(&pred.x);
+                    let s_sd: [f64; 4] = match base.dim() {
+                        2 => std::array::from_fn(|i| {
+                            moments::<2>(filter, &pred, &base).s[(i.min(1), i.min(1))].sqrt()
+                        }),
+                        3 => std::array::from_fn(|i| {
+                            moments::<3>(filter, &pred, &base).s[(i.min(2), i.min(2))].sqrt()
+                        }),
+                        _ => std::array::from_fn(|i| {
+                            moments::<4>(filter, &pred, &base).s[(i, i)].sqrt()
+                        }),
+                    };
+                    // Seven detections within ±2 sigmas of the innovation around the prediction,
+                    // angles wrapped into (−π, π] as a sensor reports them.
+                    let obs: Vec<Observation> = (0..7)
+                        .map(|j| {
+                            let mut o = base.clone();
+                            let mut z = [0.0; 4];
+                            for (i, zi) in z.iter_mut().enumerate().take(o.dim()) {
+                                let u = ((j * 7 + i * 3) % 11) as f64 / 5.0 - 1.0;
+                                *zi = h[i] + 2.0 * u * s_sd[i];
+                            }
+                            o.z = o.residual(&z, &[0.0; 4]);
+                            o
+                        })
+                        .collect();
+                    if lat < 35.0 && matches!(kind, ObservationKind::Radar { .. }) {
                         assert!(
-                            (got.p[(i, j)] - want.p[(i, j)]).abs() < 1e-9 * scale,
-                            "{what}: P[{i},{j}] {} vs {}",
-                            got.p[(i, j)],
-                            want.p[(i, j)]
+                            obs.iter().any(|o| o.z[1] > 0.0) && obs.iter().any(|o| o.z[1] < 0.0),
+                            "the azimuths straddle the cut"
                         );
                     }
-                }
-                assert!(
-                    (got_ll - want_ll).abs() < 1e-9,
-                    "{what}: ln L {got_ll} vs {want_ll}"
-                );
-                // One detection, weight 1, none missed: the Kalman update.
-                let one = [(&obs[2], 1.0)];
-                let set = PdaDetections::new(&one).expect("set");
-                let terms = PdaTerms {
-                    beta0: 0.0,
-                    ..terms
-                };
-                let (pda, _) = pda_update(filter, &pred, &set, &terms).expect("pda");
-                let (kf, _) = update(filter, &pred, &obs[2]).expect("kf");
-                for i in 0..N {
-                    let scale = pred.p[(i, i)].sqrt();
-                    assert!((pda.x[i] - kf.x[i]).abs() < 1e-9 * scale, "{what}: x[{i}]");
-                    for j in 0..N {
-                        let scale = (pred.p[(i, i)] * pred.p[(j, j)]).sqrt();
+                    let betas = [0.30, 0.05, 0.20, 0.01, 0.15, 0.08, 0.11];
+                    let weighted: Vec<(&Observation, f64)> = obs.iter().zip(betas).collect();
+                    let beta0 = 1.0 - betas.iter().sum::<f64>();
+                    // The miss term far below the detections', so the likelihood answers to every d².
+                    let terms = PdaTerms {
+                        beta0,
+                        ln_miss: -50.0,
+                        ln_ratio_scale: 1.7,
+                    };
+                    let set = PdaDetections::new(&weighted).expect("set");
+                    let (got, got_ll) = pda_update(filter, &pred, &set, &terms).expect("pda");
+                    // The textbook form, detection by detection, with nalgebra's inverse.
+                    let (want, want_ll) = match obs[0].dim() {
+                        2 => textbook::<2>(filter, &pred, &weighted, &terms),
+                        3 => textbook::<3>(filter, &pred, &weighted, &terms),
+                        _ => textbook::<4>(filter, &pred, &weighted, &terms),
+                    };
+                    let what = format!("{filter:?} {kind:?}");
+                    for i in 0..N {
+                        let scale = pred.p[(i, i)].sqrt();
                         assert!(
-                            (pda.p[(i, j)] - kf.p[(i, j)]).abs() < 1e-9 * scale,
-                            "{what}"
+                            (got.x[i] - want.x[i]).abs() < 1e-9 * scale,
+                            "{what}: x[{i}] {} vs {}",
+                            got.x[i],
+                            want.x[i]
                         );
+                        for j in 0..N {
+                            let scale = (pred.p[(i, i)] * pred.p[(j, j)]).sqrt();
+                            assert!(
+                                (got.p[(i, j)] - want.p[(i, j)]).abs() < 1e-9 * scale,
+                                "{what}: P[{i},{j}] {} vs {}",
+                                got.p[(i, j)],
+                                want.p[(i, j)]
+                            );
+                        }
+                    }
+                    assert!(
+                        (got_ll - want_ll).abs() < 1e-9,
+                        "{what}: ln L {got_ll} vs {want_ll}"
+                    );
+                    // One detection, weight 1, none missed: the Kalman update.
+                    let one = [(&obs[2], 1.0)];
+                    let set = PdaDetections::new(&one).expect("set");
+                    let terms = PdaTerms {
+                        beta0: 0.0,
+                        ..terms
+                    };
+                    let (pda, _) = pda_update(filter, &pred, &set, &terms).expect("pda");
+                    let (kf, _) = update(filter, &pred, &obs[2]).expect("kf");
+                    for i in 0..N {
+                        let scale = pred.p[(i, i)].sqrt();
+                        assert!((pda.x[i] - kf.x[i]).abs() < 1e-9 * scale, "{what}: x[{i}]");
+                        for j in 0..N {
+                            let scale = (pred.p[(i, i)] * pred.p[(j, j)]).sqrt();
+                            assert!(
+                                (pda.p[(i, j)] - kf.p[(i, j)]).abs() < 1e-9 * scale,
+                                "{what}"
+                            );
+                        }
                     }
                 }
             }

@@ -237,10 +237,13 @@ impl PreGateIndex {
             .iter()
             .all(|o| matches!(o.kind, ObservationKind::Radar { .. }) && Some(o.dim()) == dim);
         let by_range = radar.then(|| {
+            // A non-finite range can gate nothing (its d² is NaN) and would break the order the
+            // window search relies on (a negative NaN sorts first): left out.
             let mut v: Vec<(f64, usize)> = batch
                 .iter()
                 .enumerate()
                 .map(|(di, o)| (o.z[0], di))
+                .filter(|(r, _)| r.is_finite())
                 .collect();
             v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             v
@@ -1983,6 +1986,57 @@ mod tests {
         let tr = t.tracks.iter().find(|x| x.id == 7).expect("track 7");
         assert!(tr.coast.is_none());
         assert_eq!(tr.last_update_t_s, 40.5);
+    }
+
+    /// Radar detections with a NaN range (negative NaNs, which sort first by `total_cmp`) in a
+    /// batch neither panic nor hide the batch's good detections from the range-window search:
+    /// the track takes its detection as it does without them. (Before non-finite ranges were
+    /// left out of the range order, three NaNs ahead of the good detection among six far ones
+    /// made the window's binary search come back empty, and the track coasted.)
+    #[test]
+    fn a_nan_range_in_a_radar_batch_hides_no_other_detection() {
+        let mut bad = detection(lowered(3_000.0), 0.5);
+        bad.z[0] = -f64::NAN;
+        assert!(bad.z[0].is_sign_negative() && bad.z[0].is_nan());
+        let good = detection(X, 0.5);
+        // Objects 5–14 km above: further in range, outside the track's range window.
+        let far: Vec<Observation> = (0..10)
+            .map(|k| detection(lowered(-5_000.0 - 1_000.0 * k as f64), 0.5))
+            .collect();
+        assert!(far.iter().all(|o| o.z[0] > good.z[0] + 1_000.0));
+        let run = |batch: &[Observation]| {
+            let mut t = MultiTargetTracker::new(TrackerConfig::default());
+            t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
+            t.latest_t_s = 10.0;
+            t.process_batch(batch);
+            let tr = t.tracks.iter().find(|x| x.id == 7).expect("track 7");
+            (tr.last_update_t_s, tr.estimate().x)
+        };
+        // Every mix of 1–6 NaNs and 6–10 far detections: the window's binary search probes
+        // different places in each.
+        for n_far in 6..=far.len() {
+            let clean: Vec<Observation> = std::iter::once(good.clone())
+                .chain(far[..n_far].iter().cloned())
+                .collect();
+            let clean = run(&clean);
+            assert_eq!(clean.0, 10.5, "track 7 takes its detection");
+            for n_bad in 1..=6 {
+                let batch: Vec<Observation> = std::iter::repeat_n(bad.clone(), n_bad)
+                    .chain(std::iter::once(good.clone()))
+                    .chain(far[..n_far].iter().cloned())
+                    .collect();
+                let with_bad = run(&batch);
+                assert_eq!(
+                    with_bad.0, 10.5,
+                    "{n_bad} NaN ranges, {n_far} far: track 7 lost its detection"
+                );
+                let d = vec3::norm(vec3::sub(
+                    [with_bad.1[0], with_bad.1[1], with_bad.1[2]],
+                    [clean.1[0], clean.1[1], clean.1[2]],
+                ));
+                assert!(d < 1e-6, "{n_bad} NaN ranges, {n_far} far: {d} m apart");
+            }
+        }
     }
 
     /// A tracker holding tracks 7 (on [`X`]) and 9 ([`below`] it), each with 40 m and 3 m/s
