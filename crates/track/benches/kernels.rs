@@ -1,8 +1,10 @@
 //! The tracker's per-track kernels (criterion): an IMM prediction over 1 s and over 5 s of a
 //! mid-course state, an IMM update with one radar detection (both also with the boost model
 //! retired, as after burnout), the gating step (predicted measurement and one innovation), and
-//! a debris cloud's per-pair work: a PDA update over 200 detections and 200 gate tests. These
-//! set the cost of every detection in a dense scan.
+//! a debris cloud's per-pair work: a PDA update over 200 detections and 200 gate tests, and the
+//! association of a scan at a breakup's first instant (130 tracks each gating the same 210
+//! detections: the hybrid split and the JPDA weights of its one dense cluster). These set the
+//! cost of every detection in a dense scan.
 //!
 //! `cargo bench -p tripoint-track --bench kernels`
 
@@ -156,6 +158,38 @@ fn bench(c: &mut Criterion) {
                     .iter()
                     .map(|o| black_box(&pm).innovation(o).d2)
                     .sum::<f64>()
+            })
+        },
+    );
+    // The breakup instant's association: 130 young tracks, each gating all of 210 detections
+    // (27 300 pairs, as at t 260.45 s on `breakup`), in the tracker's order (by track, then
+    // detection), d² spread over the gate.
+    let (n_tracks, n_dets) = (130usize, 210usize);
+    let hyps: Vec<tripoint_track::associate::Hypothesis> = (0..n_tracks)
+        .flat_map(|t| {
+            (0..n_dets).map(move |d| tripoint_track::associate::Hypothesis {
+                track: t,
+                detection: d,
+                innovation: tripoint_track::filter::Innovation {
+                    d2: ((t * 31 + d * 17) % 97) as f64 / 97.0 * gate,
+                    log_det_s: 12.0 + (t % 7) as f64 * 0.1,
+                    dim: 4,
+                },
+            })
+        })
+        .collect();
+    c.bench_function(
+        "associate: breakup instant, 130 tracks x 210 detections (split + JPDA)",
+        |b| {
+            b.iter(|| {
+                let (sparse, dense) = tripoint_track::associate::split_by_cluster_size(
+                    black_box(&hyps),
+                    n_tracks,
+                    n_dets,
+                    tripoint_track::associate::MAX_EXACT_TRACKS,
+                );
+                assert!(sparse.is_empty() && dense.len() == 1, "one dense cluster");
+                tripoint_track::associate::jpda_weights_of_clusters(dense, n_dets, &params)
             })
         },
     );
