@@ -31,6 +31,12 @@ pub enum TrackError {
     NotFinite(&'static str),
     #[error("measurement noise must be positive and finite")]
     BadNoise,
+    #[error("{what} {value} is outside its possible range ({range})")]
+    OutOfRange {
+        what: &'static str,
+        value: f64,
+        range: &'static str,
+    },
     #[error("sensor position cannot be converted: {0}")]
     BadSensorPosition(String),
 }

@@ -55,6 +55,11 @@ pub struct Observation {
     pub frame: LocalFrame,
 }
 
+/// The largest radar range an observation may have (m): 100 000 km, far beyond any sensor.
+pub const MAX_RANGE_M: f64 = 1e8;
+/// The largest radar range rate an observation may have (m/s).
+pub const MAX_RANGE_RATE_M_S: f64 = 1e5;
+
 impl Observation {
     /// Converts a detection; `t_s` is its time relative to the tracker's reference epoch.
     pub fn from_detection(
@@ -109,7 +114,10 @@ impl Observation {
         Ok(o)
     }
 
-    /// Refuses non-finite values, non-positive noise and impossible geometry.
+    /// Refuses non-finite values, non-positive noise (or noise whose variance is not a normal
+    /// number) and impossible values: a range outside (0, [`MAX_RANGE_M`]], an azimuth beyond
+    /// ±2π, an elevation beyond ±π/2, a range rate beyond ±[`MAX_RANGE_RATE_M_S`], a bearing
+    /// beyond ±π.
     pub fn validate(&self) -> Result<(), TrackError> {
         let dim = self.dim();
         if !self.t_s.is_finite() {
@@ -118,15 +126,40 @@ impl Observation {
         if self.z[..dim].iter().any(|v| !v.is_finite()) {
             return Err(TrackError::NotFinite("measurement"));
         }
+        // Positive, and a variance that is a normal number (a sigma of 1e300 squares to ∞).
         if self.sigma[..dim]
             .iter()
-            .any(|s| !(s.is_finite() && *s > 0.0))
+            .any(|s| !(s.is_finite() && *s > 0.0 && (s * s).is_normal()))
         {
             return Err(TrackError::BadNoise);
         }
-        if let ObservationKind::Radar { .. } = self.kind {
-            if self.z[0] <= 0.0 {
-                return Err(TrackError::NotFinite("range (must be positive)"));
+        let out = |what, value: f64, range| TrackError::OutOfRange { what, value, range };
+        use std::f64::consts::{FRAC_PI_2, PI, TAU};
+        match self.kind {
+            ObservationKind::Radar { range_rate } => {
+                let (r, az, el) = (self.z[0], self.z[1], self.z[2]);
+                if !(r > 0.0 && r <= MAX_RANGE_M) {
+                    return Err(out("range (m)", r, "0 < r ≤ 1e8"));
+                }
+                if az.abs() > TAU {
+                    return Err(out("azimuth (rad)", az, "|az| ≤ 2π"));
+                }
+                if el.abs() > FRAC_PI_2 {
+                    return Err(out("elevation (rad)", el, "|el| ≤ π/2"));
+                }
+                if range_rate && self.z[3].abs() > MAX_RANGE_RATE_M_S {
+                    return Err(out("range rate (m/s)", self.z[3], "|ṙ| ≤ 1e5"));
+                }
+            }
+            ObservationKind::Bearings => {
+                for (what, v) in [
+                    ("east angle (rad)", self.z[0]),
+                    ("north angle (rad)", self.z[1]),
+                ] {
+                    if v.abs() > PI {
+                        return Err(out(what, v, "|angle| ≤ π"));
+                    }
+                }
             }
         }
         Ok(())

@@ -203,6 +203,10 @@ struct PreGateIndex {
     rays: Vec<usize>,
     /// (range, detection) by range, for a radar batch.
     by_range: Option<Vec<(f64, usize)>>,
+    /// Per detection: whether it passed [`Observation::validate`]. An invalid one (a
+    /// non-finite or impossible value put in by a caller) is nobody's candidate and starts
+    /// nothing.
+    valid: Vec<bool>,
 }
 
 impl PreGateIndex {
@@ -216,18 +220,22 @@ impl PreGateIndex {
 
     fn new(batch: &[Observation]) -> Self {
         let gates: Vec<PreGate> = batch.iter().map(PreGate::new).collect();
+        let valid: Vec<bool> = batch.iter().map(|o| o.validate().is_ok()).collect();
         let mut by_x = Vec::new();
         let mut indexed = vec![false; batch.len()];
         let mut rays = Vec::new();
         let mut max_sigma: f64 = 0.0;
         for (di, g) in gates.iter().enumerate() {
+            if !valid[di] {
+                continue;
+            }
             match g {
                 PreGate::Point { q, sigma } if q[0].is_finite() && sigma.is_finite() => {
                     by_x.push((q[0], di));
                     indexed[di] = true;
                     max_sigma = max_sigma.max(*sigma);
                 }
-                // Anything non-finite is tested directly (and fails there, as before).
+                // Anything else non-finite is tested directly (and fails there).
                 _ => rays.push(di),
             }
         }
@@ -237,13 +245,13 @@ impl PreGateIndex {
             .iter()
             .all(|o| matches!(o.kind, ObservationKind::Radar { .. }) && Some(o.dim()) == dim);
         let by_range = radar.then(|| {
-            // A non-finite range can gate nothing (its d² is NaN) and would break the order the
-            // window search relies on (a negative NaN sorts first): left out.
+            // An invalid detection is left out: a non-finite range would also break the order
+            // the window search relies on (a negative NaN sorts first).
             let mut v: Vec<(f64, usize)> = batch
                 .iter()
                 .enumerate()
+                .filter(|&(di, o)| valid[di] && o.z[0].is_finite())
                 .map(|(di, o)| (o.z[0], di))
-                .filter(|(r, _)| r.is_finite())
                 .collect();
             v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             v
@@ -255,6 +263,7 @@ impl PreGateIndex {
             max_sigma,
             rays,
             by_range,
+            valid,
         }
     }
 
@@ -287,6 +296,9 @@ impl PreGateIndex {
     /// Whether detection `di` is among [`PreGateIndex::candidates`] (the same test, for one
     /// detection).
     fn is_candidate(&self, di: usize, r: Rough) -> bool {
+        if !self.valid[di] {
+            return false;
+        }
         let outside = match (self.indexed[di], r.window, &self.gates[di]) {
             (true, Some((lo, hi)), PreGate::Point { q, .. }) => q[0] < lo || q[0] > hi,
             _ => false,
@@ -501,12 +513,15 @@ pub struct Rejections {
     pub numerical: usize,
     /// Duplicate tracks merged into an older one.
     pub merged: usize,
+    /// Observations refused by [`Observation::validate`] (non-finite or impossible values,
+    /// non-positive noise), and whole batches with a non-finite time.
+    pub invalid: usize,
 }
 
 impl Rejections {
     /// Observations the tracker did not use: too late, from a clock jump, or numerically failed.
     pub fn observations(&self) -> usize {
-        self.too_late + self.time_jump + self.numerical
+        self.too_late + self.time_jump + self.numerical + self.invalid
     }
 }
 
@@ -782,6 +797,10 @@ impl MultiTargetTracker {
     ) -> Option<(Vec<(usize, TrackEvent)>, Vec<(u64, T)>, Pending)> {
         let first = batch.first()?;
         let t = first.t_s;
+        if !t.is_finite() {
+            self.rejected.invalid += batch.len();
+            return None;
+        }
         if t < self.latest_t_s - self.cfg.oosm_window_s {
             self.rejected.too_late += batch.len();
             return None;
@@ -798,6 +817,7 @@ impl MultiTargetTracker {
         // Each observation as a point (radar) or a ray (infrared) in ECEF, computed once per
         // batch, for both passes.
         let gates = PreGateIndex::new(batch);
+        self.rejected.invalid += gates.valid.iter().filter(|v| !**v).count();
         self.times.pregate_ns += lap.elapsed().as_nanos() as u64;
         let none_taken = vec![false; batch.len()];
         let (predicted, hyps) = self.predict_and_gate(batch, &gates, Pass::Confirmed, &none_taken);
@@ -1353,6 +1373,7 @@ impl MultiTargetTracker {
             t_s: t,
             used,
             confirmed_pass: (hyps, assignment),
+            gates,
             ..
         } = pending;
         let start = std::time::Instant::now();
@@ -1366,7 +1387,7 @@ impl MultiTargetTracker {
         let mut events = Vec::new();
         // Infrared detections that no track explains become cues.
         for (di, obs) in batch.iter().enumerate() {
-            if used[di] {
+            if used[di] || !gates.valid[di] {
                 continue;
             }
             if let Some(los) = obs.line_of_sight() {
@@ -1388,7 +1409,7 @@ impl MultiTargetTracker {
 
         // Start tentative tracks on unused, unexplained radar detections.
         for (di, obs) in batch.iter().enumerate() {
-            if used[di] || explained[di] {
+            if used[di] || explained[di] || !gates.valid[di] {
                 continue;
             }
             if let Some(track) = self.initiate(obs) {
@@ -2035,6 +2056,114 @@ mod tests {
                     [clean.1[0], clean.1[1], clean.1[2]],
                 ));
                 assert!(d < 1e-6, "{n_bad} NaN ranges, {n_far} far: {d} m apart");
+            }
+        }
+    }
+
+    /// Observations are checked where they are made ([`Observation::new`]), but the fields are
+    /// public: whatever a caller puts in a batch (non-finite or negative ranges, angles, range
+    /// rates, noise, times), the tracker neither panics nor lets it into any track's state, and
+    /// the good detections beside it are used as without it.
+    #[test]
+    fn corrupt_observations_in_a_batch_never_reach_a_track() {
+        let bads = [f64::NAN, -f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300];
+        let mut corrupt: Vec<Observation> = Vec::new();
+        let dim = detection(X, 0.5).dim();
+        for i in 0..dim {
+            let nonpositive: &[f64] = if i == 0 { &[-1.0, 0.0] } else { &[] };
+            for &v in bads.iter().chain(nonpositive) {
+                let mut o = detection(lowered(3_000.0), 0.5);
+                o.z[i] = v;
+                corrupt.push(o);
+            }
+            for &v in bads.iter().chain(&[-1.0, 0.0]) {
+                let mut o = detection(lowered(3_000.0), 0.5);
+                o.sigma[i] = v;
+                corrupt.push(o);
+            }
+        }
+        // An elevation past the zenith.
+        let mut o = detection(lowered(3_000.0), 0.5);
+        o.z[2] = 2.0;
+        corrupt.push(o);
+        let run = |batch: &[Observation], extra: usize| {
+            let mut t = MultiTargetTracker::new(TrackerConfig::default());
+            t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
+            t.latest_t_s = 10.0;
+            t.process_batch(batch);
+            // Later batches of the corrupt detections alone (tentative tracks would take them).
+            for k in 0..extra {
+                let later: Vec<Observation> = batch
+                    .iter()
+                    .map(|o| Observation {
+                        t_s: o.t_s + 1.0 + k as f64,
+                        ..o.clone()
+                    })
+                    .collect();
+                t.process_batch(&later);
+            }
+            t
+        };
+        let good = detection(X, 0.5);
+        let clean = run(std::slice::from_ref(&good), 0);
+        // A batch whose time is not a number: refused whole, nothing predicted to it.
+        for v in [f64::NAN, f64::INFINITY] {
+            let mut t = run(&[], 0);
+            let batch = [
+                Observation {
+                    t_s: v,
+                    ..good.clone()
+                },
+                good.clone(),
+            ];
+            assert!(t.process_batch(&batch).is_empty());
+            assert_eq!(t.rejected.invalid, 2);
+            let tr = t.tracks.iter().find(|x| x.id == 7).expect("7");
+            assert_eq!(
+                tr.imm.t_s(),
+                10.0,
+                "track 7 untouched by a batch at t = {v}"
+            );
+        }
+        let want = clean
+            .tracks
+            .iter()
+            .find(|x| x.id == 7)
+            .expect("7")
+            .estimate();
+        for (k, bad) in corrupt.iter().enumerate() {
+            for batch in [
+                vec![good.clone(), bad.clone()],
+                vec![bad.clone(), good.clone()],
+            ] {
+                let t = run(&batch, 0);
+                assert_eq!(
+                    t.rejected.invalid, 1,
+                    "case {k}: the corrupt detection counted"
+                );
+                let got = t.tracks.iter().find(|x| x.id == 7).expect("7").estimate();
+                assert_eq!(
+                    got.t_s, 10.5,
+                    "case {k}: track 7 did not take its detection"
+                );
+                let d = vec3::norm(vec3::sub(got.position(), want.position()));
+                assert!(
+                    d < 1e-6,
+                    "case {k}: track 7 {d} m off with a corrupt detection beside"
+                );
+            }
+            let t = run(std::slice::from_ref(bad), 4);
+            assert_eq!(
+                t.rejected.invalid, 5,
+                "case {k}: each corrupt detection counted"
+            );
+            for tr in &t.tracks {
+                let e = tr.estimate();
+                assert!(
+                    e.x.iter().all(|v| v.is_finite()) && e.p.iter().all(|v| v.is_finite()),
+                    "case {k}: track {} holds a non-finite state",
+                    tr.id
+                );
             }
         }
     }
