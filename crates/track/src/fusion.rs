@@ -63,11 +63,103 @@ pub fn covariance_intersection(a: &GaussianState, b: &GaussianState) -> Option<G
     Some(GaussianState { x, p, t_s: a.t_s })
 }
 
-/// Fuses partner tracks into local tracks: each partner track is predicted to the local time,
-/// matched to the nearest local track within a χ²₆ 99.9 % gate on position and velocity, and
-/// fused by covariance intersection; unmatched tracks of either side are kept as they are.
-pub fn fuse(local: &[SharedTrack], partners: &[SharedTrack], t_s: f64) -> Vec<FusedTrack> {
+/// Why a shared track was refused before fusion: a partner's data is hostile until checked.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0} is not finite")]
+    NotFinite(&'static str),
+    #[error("covariance is not symmetric positive definite")]
+    NotPositiveDefinite,
+    #[error("{what} {value} is implausible ({range})")]
+    Implausible {
+        what: &'static str,
+        value: f64,
+        range: &'static str,
+    },
+}
+
+/// A shared track older or newer than this against the fusion time is refused (s): predicting
+/// it further would fuse a guess.
+pub const MAX_SHARED_AGE_S: f64 = 60.0;
+
+/// Checks a shared track before it is fused: finite time, state and covariance; a symmetric
+/// positive definite covariance; a position between 6 000 km and 10⁸ m from the Earth's centre
+/// (not deep underground, not beyond any sensor), a speed under 20 km/s, and a time within
+/// [`MAX_SHARED_AGE_S`] of `t_s`.
+pub fn check(s: &SharedTrack, t_s: f64) -> Result<(), Refusal> {
+    let st = &s.state;
+    if !st.t_s.is_finite() {
+        return Err(Refusal::NotFinite("time"));
+    }
+    if !st.x.iter().all(|v| v.is_finite()) {
+        return Err(Refusal::NotFinite("state"));
+    }
+    if !st.p.iter().all(|v| v.is_finite()) {
+        return Err(Refusal::NotFinite("covariance"));
+    }
+    let n = st.p.nrows();
+    for i in 0..n {
+        for j in 0..i {
+            let tol = 1e-9 * (st.p[(i, i)].abs() * st.p[(j, j)].abs()).sqrt() + 1e-300;
+            if (st.p[(i, j)] - st.p[(j, i)]).abs() > tol {
+                return Err(Refusal::NotPositiveDefinite);
+            }
+        }
+    }
+    if st.p.cholesky().is_none() {
+        return Err(Refusal::NotPositiveDefinite);
+    }
+    let r = st.x.fixed_rows::<3>(0).norm();
+    if !(6.0e6..=1e8).contains(&r) {
+        return Err(Refusal::Implausible {
+            what: "distance from the Earth's centre (m)",
+            value: r,
+            range: "6e6 to 1e8",
+        });
+    }
+    let v = st.x.fixed_rows::<3>(3).norm();
+    if v > 2e4 {
+        return Err(Refusal::Implausible {
+            what: "speed (m/s)",
+            value: v,
+            range: "≤ 2e4",
+        });
+    }
+    let age = t_s - st.t_s;
+    if age.abs() > MAX_SHARED_AGE_S {
+        return Err(Refusal::Implausible {
+            what: "age against the fusion time (s)",
+            value: age,
+            range: "within ±60",
+        });
+    }
+    Ok(())
+}
+
+/// What [`fuse`] made: the fused tracks, and the shared tracks it refused (origin nation, track
+/// id, why), local or partner.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Fusion {
+    pub tracks: Vec<FusedTrack>,
+    pub refused: Vec<(Nation, u64, Refusal)>,
+}
+
+/// Fuses partner tracks into local tracks: each track is checked ([`check`]; refused ones are
+/// listed, not fused), each partner track is predicted to the local time, matched to the
+/// nearest local track within a χ²₆ 99.9 % gate on position and velocity, and fused by
+/// covariance intersection; unmatched tracks of either side are kept as they are.
+pub fn fuse(local: &[SharedTrack], partners: &[SharedTrack], t_s: f64) -> Fusion {
     const GATE: f64 = 22.46;
+    let mut refused = Vec::new();
+    let mut admit = |s: &&SharedTrack| match check(s, t_s) {
+        Ok(()) => true,
+        Err(why) => {
+            refused.push((s.origin, s.track_id, why));
+            false
+        }
+    };
+    let local: Vec<&SharedTrack> = local.iter().filter(&mut admit).collect();
+    let partners: Vec<&SharedTrack> = partners.iter().filter(&mut admit).collect();
     let predict = |s: &SharedTrack| -> SharedTrack {
         let mut s = s.clone();
         if s.state.t_s != t_s {
@@ -82,14 +174,14 @@ pub fn fuse(local: &[SharedTrack], partners: &[SharedTrack], t_s: f64) -> Vec<Fu
     };
     let mut fused: Vec<FusedTrack> = local
         .iter()
-        .map(predict)
+        .map(|s| predict(s))
         .map(|l| FusedTrack {
             state: l.state,
             sources: vec![(l.origin, l.track_id)],
             contributors: l.contributors,
         })
         .collect();
-    for p in partners.iter().map(predict) {
+    for p in partners.iter().map(|s| predict(s)) {
         let mut best: Option<(usize, f64)> = None;
         for (i, f) in fused.iter().enumerate() {
             let d = p.state.x.fixed_rows::<6>(0) - f.state.x.fixed_rows::<6>(0);
@@ -115,7 +207,10 @@ pub fn fuse(local: &[SharedTrack], partners: &[SharedTrack], t_s: f64) -> Vec<Fu
             }),
         }
     }
-    fused
+    Fusion {
+        tracks: fused,
+        refused,
+    }
 }
 
 /// [`fuse`] for tracks of one world: local and partner tracks must both be real or both be
@@ -124,6 +219,6 @@ pub fn fuse_in_world<W: tripoint_core::world::World>(
     local: tripoint_core::world::InWorld<W, &[SharedTrack]>,
     partners: tripoint_core::world::InWorld<W, &[SharedTrack]>,
     t_s: f64,
-) -> tripoint_core::world::InWorld<W, Vec<FusedTrack>> {
+) -> tripoint_core::world::InWorld<W, Fusion> {
     local.zip(partners).map(|(l, p)| fuse(l, p, t_s))
 }

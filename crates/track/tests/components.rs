@@ -384,9 +384,81 @@ fn covariance_intersection_is_conservative_and_keeps_provenance() {
         &[track(Nation::USA, 7, b, "usa-xband-shariki")],
         0.0,
     );
+    assert!(fused.refused.is_empty());
+    let fused = fused.tracks;
     assert_eq!(fused.len(), 1);
     assert_eq!(fused[0].nations(), [Nation::JPN, Nation::USA].into());
     assert_eq!(fused[0].sources, vec![(Nation::JPN, 1), (Nation::USA, 7)]);
+}
+
+/// A partner's data is hostile until checked: shared tracks with non-finite values, a
+/// covariance that is not symmetric positive definite, a position underground or beyond any
+/// sensor, an impossible speed, or a time far from the fusion's are refused with the reason and
+/// never reach the fused picture; the good ones are fused as without them.
+#[test]
+fn hostile_partner_tracks_are_refused_and_named() {
+    let x = ballistic_state();
+    let good = GaussianState {
+        x,
+        p: Covariance::identity() * 100.0,
+        t_s: 0.0,
+    };
+    let track = |id, s: GaussianState| SharedTrack {
+        origin: Nation::KOR,
+        track_id: id,
+        state: s,
+        contributors: [(Nation::KOR, SensorId::new("kor-ship-1").expect("id"))].into(),
+    };
+    let local = [SharedTrack {
+        origin: Nation::JPN,
+        ..track(1, good.clone())
+    }];
+    let clean = fuse(&local, &[track(2, good.clone())], 0.0);
+    assert!(clean.refused.is_empty());
+    let with = |f: &dyn Fn(&mut GaussianState)| {
+        let mut s = good.clone();
+        f(&mut s);
+        s
+    };
+    let hostile = [
+        (10, with(&|s| s.x[0] = f64::NAN), "state is not finite"),
+        (
+            11,
+            with(&|s| s.p[(2, 2)] = f64::INFINITY),
+            "covariance is not finite",
+        ),
+        (12, with(&|s| s.t_s = f64::NAN), "time is not finite"),
+        (13, with(&|s| s.p[(0, 1)] = 50.0), "not symmetric"),
+        (
+            14,
+            with(&|s| s.p[(3, 3)] = -1.0),
+            "not symmetric positive definite",
+        ),
+        (
+            15,
+            with(&|s| s.x.fixed_rows_mut::<3>(0).scale_mut(0.5)),
+            "distance from the Earth",
+        ),
+        (16, with(&|s| s.x[3] = 3e4), "speed"),
+        (17, with(&|s| s.t_s = -3600.0), "age"),
+    ];
+    let partners: Vec<SharedTrack> = std::iter::once(track(2, good.clone()))
+        .chain(hostile.iter().map(|(id, s, _)| track(*id, s.clone())))
+        .collect();
+    let f = fuse(&local, &partners, 0.0);
+    assert_eq!(
+        f.tracks, clean.tracks,
+        "the hostile tracks changed the fused picture"
+    );
+    assert_eq!(f.refused.len(), hostile.len());
+    for ((id, _, why), (nation, rid, refusal)) in hostile.iter().zip(&f.refused) {
+        assert_eq!((*nation, *rid), (Nation::KOR, *id));
+        let text = refusal.to_string();
+        assert!(
+            text.contains(why),
+            "track {id}: {text:?} does not say {why:?}"
+        );
+    }
 }
 
 /// The hybrid association's split: a cluster of two tracks (a missile and its stage) goes to GNN,
