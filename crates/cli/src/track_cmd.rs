@@ -452,6 +452,9 @@ pub fn summary_truth(v: &serde_json::Value) -> (HashMap<String, TrueImpact>, Has
 }
 
 pub fn run_score(a: &ScoreArgs) -> Result<()> {
+    if !(a.c_m.is_finite() && a.c_m > 0.0) {
+        bail!("--c-m must be a positive number of metres");
+    }
     if let Some(n) = a.monte_carlo {
         let scenario = a
             .scenario
@@ -471,9 +474,6 @@ pub fn run_score(a: &ScoreArgs) -> Result<()> {
     let (Some(truth_path), Some(tracks_path)) = (&a.truth, &a.tracks) else {
         bail!("give --truth and --tracks, or --monte-carlo N SCENARIO.toml");
     };
-    if !(a.c_m.is_finite() && a.c_m > 0.0) {
-        bail!("--c-m must be a positive number of metres");
-    }
     let truth = read_states(truth_path, false)?;
     let tracks = read_states(tracks_path, true)?;
     let g = score_gospa(&truth, &tracks, a.c_m);

@@ -126,7 +126,7 @@ pub fn check(s: &SharedTrack, t_s: f64) -> Result<(), Refusal> {
         });
     }
     let age = t_s - st.t_s;
-    if age.abs() > MAX_SHARED_AGE_S {
+    if age.is_nan() || age.abs() > MAX_SHARED_AGE_S {
         return Err(Refusal::Implausible {
             what: "age against the fusion time (s)",
             value: age,

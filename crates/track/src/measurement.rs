@@ -134,6 +134,30 @@ impl Observation {
             return Err(TrackError::BadNoise);
         }
         let out = |what, value: f64, range| TrackError::OutOfRange { what, value, range };
+        // The sensor's frame: an origin between 6 000 km and 10⁸ m from the Earth's centre
+        // (ground, sea, air or orbit), and orthonormal axes.
+        let f = &self.frame;
+        let r = vec3::norm(f.origin);
+        if !(6.0e6..=1e8).contains(&r) {
+            return Err(out(
+                "sensor distance from the Earth's centre (m)",
+                r,
+                "6e6 to 1e8",
+            ));
+        }
+        let axes = [f.east, f.north, f.up];
+        for (i, a) in axes.iter().enumerate() {
+            let n = vec3::norm(*a);
+            if n.is_nan() || (n - 1.0).abs() > 1e-6 {
+                return Err(out("sensor frame axis length", n, "1 ± 1e-6"));
+            }
+            for b in &axes[i + 1..] {
+                let c = vec3::dot(*a, *b);
+                if c.is_nan() || c.abs() > 1e-6 {
+                    return Err(out("sensor frame axes' cosine", c, "|cos| ≤ 1e-6"));
+                }
+            }
+        }
         use std::f64::consts::{FRAC_PI_2, PI, TAU};
         match self.kind {
             ObservationKind::Radar { range_rate } => {

@@ -28,8 +28,16 @@ const UNPOWERED: [usize; 7] = [0, 1, 2, 3, 4, 5, DRAG];
 /// Largest RK4 sub-step (s).
 pub const MAX_SUBSTEP_S: f64 = 2.0;
 
-/// Number and length of the RK4 sub-steps over `dt` (either sign).
+/// The longest propagation a model takes (s): a day. Beyond it (or for a non-finite span) the
+/// result is not a number, at once, instead of 10¹⁸ sub-steps.
+pub const MAX_PROPAGATION_S: f64 = 86_400.0;
+
+/// Number and length of the RK4 sub-steps over `dt` (either sign); one step of NaN for a span
+/// that is not finite or longer than [`MAX_PROPAGATION_S`].
 fn substeps(dt: f64) -> (usize, f64) {
+    if dt.is_nan() || dt.abs() > MAX_PROPAGATION_S {
+        return (1, f64::NAN);
+    }
     let n = ((dt.abs() / MAX_SUBSTEP_S).ceil() as usize).max(1);
     (n, dt / n as f64)
 }

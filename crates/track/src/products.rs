@@ -701,10 +701,11 @@ const LENIENT: Limits = Limits {
 impl Limits {
     /// Whether a mapped-back state is inside these limits ([`Stale`] says why not).
     fn admit(&self, m: &Mapped) -> Result<(), Stale> {
-        if m.d2 > self.d2 {
+        // Written so that a NaN refuses.
+        if m.d2.is_nan() || m.d2 > self.d2 {
             return Err(Stale::Moved(m.d2));
         }
-        if m.spread > self.spread {
+        if m.spread.is_nan() || m.spread > self.spread {
             return Err(Stale::Spread(m.spread));
         }
         match m.shrunk {
@@ -1008,7 +1009,10 @@ impl LiveProducts {
     ) -> Result<Said, bool> {
         let r = self.refs.get(&id).ok_or(false)?;
         let age_s = s.t_s - r.t_s;
-        if !(0.0..).contains(&age_s) || (has_early && !r.had_early) {
+        // A reference from the state's future, or hours old (or a time that is not a number),
+        // says nothing of it.
+        if !(0.0..=crate::motion::MAX_PROPAGATION_S).contains(&age_s) || (has_early && !r.had_early)
+        {
             return Err(false);
         }
         // A change of the IMM's model set (the boost model retired after burnout, or back)

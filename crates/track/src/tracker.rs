@@ -61,7 +61,11 @@ pub struct TrackerConfig {
     pub max_position_sigma_m: f64,
     /// Batches up to this late are re-filtered in; older ones are rejected (s).
     pub oosm_window_s: f64,
-    /// A batch further ahead of the latest one than this while tracks are live is rejected (s).
+    /// A batch further ahead of the latest one than this is held back as a possible bad clock
+    /// (one wrong timestamp would otherwise move the tracker's clock, time out every track and
+    /// refuse the real data that follows as too late): it is refused, and the jump is taken
+    /// only when the next batch also lands within this of it (a real gap in the data costs one
+    /// batch). A batch at the old clock in between drops the held jump (s).
     pub max_time_jump_s: f64,
     /// Prior one-sigma velocity of a new track (m/s) and of its thrust acceleration (m/s²).
     pub init_velocity_sigma_m_s: f64,
@@ -75,6 +79,10 @@ pub struct TrackerConfig {
     /// Detection and clutter model for JPDA.
     pub jpda: JpdaParams,
 }
+
+/// Default of [`TrackerConfig::max_time_jump_s`] (s): longer than any sensor's revisit, shorter
+/// than a confirmed track's timeout.
+pub const MAX_TIME_JUMP_S: f64 = 30.0;
 
 /// Data association of confirmed tracks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -106,7 +114,7 @@ impl Default for TrackerConfig {
             confirmed_timeout_s: 40.0,
             max_position_sigma_m: 50_000.0,
             oosm_window_s: 5.0,
-            max_time_jump_s: 3_600.0,
+            max_time_jump_s: MAX_TIME_JUMP_S,
             init_velocity_sigma_m_s: 4_000.0,
             init_accel_sigma_m_s2: 30.0,
             cue_memory_s: 30.0,
@@ -207,6 +215,8 @@ struct PreGateIndex {
     /// non-finite or impossible value put in by a caller) is nobody's candidate and starts
     /// nothing.
     valid: Vec<bool>,
+    /// The batch's time (its first valid observation's).
+    t_s: f64,
 }
 
 impl PreGateIndex {
@@ -218,9 +228,9 @@ impl PreGateIndex {
         }
     }
 
-    fn new(batch: &[Observation]) -> Self {
+    /// The index of `batch`, whose observations `valid` marks usable.
+    fn new(batch: &[Observation], valid: Vec<bool>, t_s: f64) -> Self {
         let gates: Vec<PreGate> = batch.iter().map(PreGate::new).collect();
-        let valid: Vec<bool> = batch.iter().map(|o| o.validate().is_ok()).collect();
         let mut by_x = Vec::new();
         let mut indexed = vec![false; batch.len()];
         let mut rays = Vec::new();
@@ -264,6 +274,7 @@ impl PreGateIndex {
             rays,
             by_range,
             valid,
+            t_s,
         }
     }
 
@@ -548,15 +559,15 @@ pub struct PhaseTimes {
 impl PhaseTimes {
     /// Adds what was spent between `earlier` and `later` (two readings of one tracker's times).
     pub fn add_between(&mut self, earlier: &PhaseTimes, later: &PhaseTimes) {
-        self.pregate_ns += later.pregate_ns - earlier.pregate_ns;
-        self.predict_ns += later.predict_ns - earlier.predict_ns;
-        self.associate_ns += later.associate_ns - earlier.associate_ns;
-        self.update_ns += later.update_ns - earlier.update_ns;
-        self.manage_ns += later.manage_ns - earlier.manage_ns;
-        self.predictions += later.predictions - earlier.predictions;
-        self.updates += later.updates - earlier.updates;
-        self.gate_tests += later.gate_tests - earlier.gate_tests;
-        self.gated += later.gated - earlier.gated;
+        self.pregate_ns += later.pregate_ns.saturating_sub(earlier.pregate_ns);
+        self.predict_ns += later.predict_ns.saturating_sub(earlier.predict_ns);
+        self.associate_ns += later.associate_ns.saturating_sub(earlier.associate_ns);
+        self.update_ns += later.update_ns.saturating_sub(earlier.update_ns);
+        self.manage_ns += later.manage_ns.saturating_sub(earlier.manage_ns);
+        self.predictions += later.predictions.saturating_sub(earlier.predictions);
+        self.updates += later.updates.saturating_sub(earlier.updates);
+        self.gate_tests += later.gate_tests.saturating_sub(earlier.gate_tests);
+        self.gated += later.gated.saturating_sub(earlier.gated);
     }
 }
 
@@ -687,6 +698,9 @@ pub struct MultiTargetTracker {
     tracks: Vec<Track>,
     next_id: u64,
     latest_t_s: f64,
+    /// The time of a batch held back as a jump ahead of the clock
+    /// ([`TrackerConfig::max_time_jump_s`]).
+    held_jump_t_s: Option<f64>,
     cues: VecDeque<(f64, [f64; 3], [f64; 3])>,
     pub rejected: Rejections,
     pub deleted: Vec<Track>,
@@ -703,6 +717,7 @@ impl MultiTargetTracker {
             tracks: Vec::new(),
             next_id: 1,
             latest_t_s: f64::NEG_INFINITY,
+            held_jump_t_s: None,
             cues: VecDeque::new(),
             rejected: Rejections::default(),
             deleted: Vec::new(),
@@ -795,20 +810,50 @@ impl MultiTargetTracker {
         batch: &[Observation],
         on_update: &(impl Fn(&Track) -> Option<T> + Sync),
     ) -> Option<(Vec<(usize, TrackEvent)>, Vec<(u64, T)>, Pending)> {
-        let first = batch.first()?;
-        let t = first.t_s;
-        if !t.is_finite() {
+        // The batch's time is that of most of its valid observations (the earlier of equals);
+        // any other time in it is invalid (a batch is one sensor at one time). A batch with
+        // nothing valid moves nothing.
+        let mut valid: Vec<bool> = batch.iter().map(|o| o.validate().is_ok()).collect();
+        let mut times: Vec<f64> = batch
+            .iter()
+            .zip(&valid)
+            .filter(|(_, v)| **v)
+            .map(|(o, _)| o.t_s)
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let Some(t) = times
+            .chunk_by(|a, b| a == b)
+            .fold(None::<&[f64]>, |best, run| match best {
+                Some(b) if b.len() >= run.len() => Some(b),
+                _ => Some(run),
+            })
+            .map(|run| run[0])
+        else {
             self.rejected.invalid += batch.len();
             return None;
+        };
+        for (v, o) in valid.iter_mut().zip(batch) {
+            *v &= o.t_s == t;
         }
+        let n_valid = valid.iter().filter(|v| **v).count();
+        let n_invalid = batch.len() - n_valid;
         if t < self.latest_t_s - self.cfg.oosm_window_s {
-            self.rejected.too_late += batch.len();
+            self.rejected.too_late += n_valid;
+            self.rejected.invalid += n_invalid;
             return None;
         }
-        if t > self.latest_t_s + self.cfg.max_time_jump_s && !self.tracks.is_empty() {
-            self.rejected.time_jump += batch.len();
-            return None;
+        if t > self.latest_t_s + self.cfg.max_time_jump_s && self.latest_t_s.is_finite() {
+            let confirmed = self
+                .held_jump_t_s
+                .is_some_and(|h| (t - h).abs() <= self.cfg.max_time_jump_s);
+            if !confirmed {
+                self.held_jump_t_s = Some(t);
+                self.rejected.time_jump += n_valid;
+                self.rejected.invalid += n_invalid;
+                return None;
+            }
         }
+        self.held_jump_t_s = None;
         self.latest_t_s = self.latest_t_s.max(t);
         let lap = std::time::Instant::now();
         // Tracks that timed out by now go before anything is predicted (after a gap in the
@@ -816,8 +861,8 @@ impl MultiTargetTracker {
         self.delete_stale();
         // Each observation as a point (radar) or a ray (infrared) in ECEF, computed once per
         // batch, for both passes.
-        let gates = PreGateIndex::new(batch);
-        self.rejected.invalid += gates.valid.iter().filter(|v| !**v).count();
+        let gates = PreGateIndex::new(batch, valid, t);
+        self.rejected.invalid += n_invalid;
         self.times.pregate_ns += lap.elapsed().as_nanos() as u64;
         let none_taken = vec![false; batch.len()];
         let (predicted, hyps) = self.predict_and_gate(batch, &gates, Pass::Confirmed, &none_taken);
@@ -860,7 +905,7 @@ impl MultiTargetTracker {
         self.times.associate_ns += lap.elapsed().as_nanos() as u64;
         let mut used = vec![false; batch.len()];
         let (events, derived) =
-            self.apply_updates(batch, predicted, &assignment, pda, &mut used, on_update);
+            self.apply_updates(batch, t, predicted, &assignment, pda, &mut used, on_update);
         let pending = Pending {
             t_s: t,
             used,
@@ -1023,6 +1068,7 @@ impl MultiTargetTracker {
         self.times.associate_ns += lap.elapsed().as_nanos() as u64;
         self.apply_updates(
             batch,
+            pending.t_s,
             predicted,
             &assignment,
             vec![None; n_tracks],
@@ -1046,7 +1092,7 @@ impl MultiTargetTracker {
         let Some(first) = batch.first() else {
             return (Vec::new(), Vec::new());
         };
-        let t = first.t_s;
+        let t = gates.t_s;
         let lap = std::time::Instant::now();
         let (mut candidates, mut mask): (Vec<usize>, Vec<u64>) = Default::default();
         // Pre-gate, in track order: the pass's tracks near the batch, the posterior each
@@ -1196,19 +1242,20 @@ impl MultiTargetTracker {
     /// in track order, and what `on_update` made of each confirmed track updated with a hit
     /// (called in the track's update job, as soon as it is done).
     #[allow(clippy::type_complexity)]
+    #[allow(clippy::too_many_arguments)]
     fn apply_updates<T: Send>(
         &mut self,
         batch: &[Observation],
+        t: f64,
         predicted: Vec<Predicted>,
         assignment: &[Option<usize>],
         mut pda: Vec<Option<TrackWeights>>,
         used: &mut [bool],
         on_update: &(impl Fn(&Track) -> Option<T> + Sync),
     ) -> (Vec<(usize, TrackEvent)>, Vec<(u64, T)>) {
-        let Some(first) = batch.first() else {
+        if batch.is_empty() {
             return (Vec::new(), Vec::new());
-        };
-        let t = first.t_s;
+        }
         let lap = std::time::Instant::now();
         // `slot[track]` indexes the track's prediction, if it has one (most have none).
         let mut slot: Vec<u32> = vec![u32::MAX; self.tracks.len()];
@@ -2086,6 +2133,23 @@ mod tests {
         let mut o = detection(lowered(3_000.0), 0.5);
         o.z[2] = 2.0;
         corrupt.push(o);
+        // A time other than the batch's (a batch is one sensor at one time): far ahead, which
+        // replayed later would have propagated over 10³⁰⁰ s, and a second ahead.
+        for dt in [1e300, 1.0] {
+            let mut o = detection(lowered(3_000.0), 0.5);
+            o.t_s += dt;
+            corrupt.push(o);
+        }
+        // A sensor frame that is not a frame: no origin, axes not unit or not orthogonal.
+        let mut o = detection(lowered(3_000.0), 0.5);
+        o.frame.origin = [f64::NAN; 3];
+        corrupt.push(o);
+        let mut o = detection(lowered(3_000.0), 0.5);
+        o.frame.east = vec3::scale(o.frame.east, 2.0);
+        corrupt.push(o);
+        let mut o = detection(lowered(3_000.0), 0.5);
+        o.frame.north = o.frame.east;
+        corrupt.push(o);
         let run = |batch: &[Observation], extra: usize| {
             let mut t = MultiTargetTracker::new(TrackerConfig::default());
             t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
@@ -2106,23 +2170,25 @@ mod tests {
         };
         let good = detection(X, 0.5);
         let clean = run(std::slice::from_ref(&good), 0);
-        // A batch whose time is not a number: refused whole, nothing predicted to it.
+        // An observation whose time is not a number: refused, and the batch's time is its good
+        // observation's; a batch of nothing else is refused whole, the clock unmoved.
         for v in [f64::NAN, f64::INFINITY] {
+            let nan = Observation {
+                t_s: v,
+                ..good.clone()
+            };
             let mut t = run(&[], 0);
-            let batch = [
-                Observation {
-                    t_s: v,
-                    ..good.clone()
-                },
-                good.clone(),
-            ];
-            assert!(t.process_batch(&batch).is_empty());
+            assert!(t.process_batch(std::slice::from_ref(&nan)).is_empty());
+            assert_eq!(t.rejected.invalid, 1);
+            assert_eq!(t.latest_t_s, 10.0, "the clock moved to t = {v}");
+            let tr = t.tracks.iter().find(|x| x.id == 7).expect("7");
+            assert_eq!(tr.imm.t_s(), 10.0, "track 7 predicted to t = {v}");
+            t.process_batch(&[nan, good.clone()]);
             assert_eq!(t.rejected.invalid, 2);
             let tr = t.tracks.iter().find(|x| x.id == 7).expect("7");
             assert_eq!(
-                tr.imm.t_s(),
-                10.0,
-                "track 7 untouched by a batch at t = {v}"
+                tr.last_update_t_s, 10.5,
+                "the good detection beside t = {v} unused"
             );
         }
         let want = clean
@@ -2152,6 +2218,11 @@ mod tests {
                     "case {k}: track 7 {d} m off with a corrupt detection beside"
                 );
             }
+            if bad.validate().is_ok() {
+                // Wrong only beside the good detection (another time): alone it is a batch of
+                // its own.
+                continue;
+            }
             let t = run(std::slice::from_ref(bad), 4);
             assert_eq!(
                 t.rejected.invalid, 5,
@@ -2166,6 +2237,37 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// One batch with a wrong clock (minutes ahead) neither moves the tracker's clock nor times
+    /// out its tracks, and the real data after it is used; a real gap in the data (two batches
+    /// in a row past it) is taken, at the cost of the first.
+    #[test]
+    fn one_batch_from_a_wrong_clock_does_not_stop_tracking() {
+        let mut t = MultiTargetTracker::new(TrackerConfig::default());
+        t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
+        t.latest_t_s = 10.0;
+        // 10 minutes ahead: held back and refused.
+        assert!(t.process_batch(&[detection(X, 600.5)]).is_empty());
+        assert_eq!(t.rejected.time_jump, 1);
+        assert_eq!(t.latest_t_s, 10.0, "the clock moved on one batch");
+        // The real data goes on, to track 7.
+        for k in 1..=3 {
+            let ev = t.process_batch(&[detection(X, k as f64 * 0.5)]);
+            assert!(ev.iter().any(|e| e.track_id == 7), "batch {k}: {ev:?}");
+        }
+        assert_eq!(t.rejected.too_late, 0);
+        let last = t
+            .tracks
+            .iter()
+            .find(|x| x.id == 7)
+            .map(|x| x.last_update_t_s);
+        assert_eq!(last, Some(11.5));
+        // A real gap: two batches in a row 2 minutes on; the second is taken.
+        assert!(t.process_batch(&[detection(X, 121.5)]).is_empty());
+        assert_eq!(t.rejected.time_jump, 2);
+        t.process_batch(&[detection(X, 122.5)]);
+        assert_eq!(t.latest_t_s, 132.5, "a real gap was not taken");
     }
 
     /// A tracker holding tracks 7 (on [`X`]) and 9 ([`below`] it), each with 40 m and 3 m/s

@@ -445,6 +445,9 @@ fn hostile_partner_tracks_are_refused_and_named() {
     let partners: Vec<SharedTrack> = std::iter::once(track(2, good.clone()))
         .chain(hostile.iter().map(|(id, s, _)| track(*id, s.clone())))
         .collect();
+    // A fusion time that is not a number fuses nothing.
+    let nan = fuse(&local, &[track(2, good.clone())], f64::NAN);
+    assert!(nan.tracks.is_empty() && nan.refused.len() == 2, "{nan:?}");
     let f = fuse(&local, &partners, 0.0);
     assert_eq!(
         f.tracks, clean.tracks,
@@ -958,4 +961,26 @@ fn reentry_model_sleeps_in_mid_course_and_wakes_before_the_atmosphere() {
     let pp: Matrix3<f64> = e.p.fixed_view::<3, 3>(0, 0).into();
     let d2 = d.dot(&pp.cholesky().expect("pd").solve(&d));
     assert!(d2 < 16.27, "d² {d2} at {t} s");
+}
+
+/// A propagation over a span that is not finite or longer than a day (a corrupt timestamp)
+/// comes back at once as not a number, instead of running 10³⁰⁰ sub-steps.
+#[test]
+fn propagation_over_a_corrupt_span_returns_at_once() {
+    let x = ballistic_state();
+    let start = std::time::Instant::now();
+    for dt in [1e300, f64::INFINITY, f64::NAN, -1e12, 86_400.0 * 2.0] {
+        let y = MotionModel::FREE_FLIGHT.propagate(&x, dt);
+        assert!(y.iter().all(|v| v.is_nan()), "dt {dt}: {y:?}");
+        let (y, phi) = MotionModel::FREE_FLIGHT.propagate_with_transition(&x, dt);
+        assert!(y[0].is_nan() && phi[(0, 0)].is_nan(), "dt {dt}");
+    }
+    // Ten minutes are still propagated.
+    let y = MotionModel::FREE_FLIGHT.propagate(&x, 600.0);
+    assert!(y.iter().all(|v| v.is_finite()));
+    assert!(
+        start.elapsed().as_secs_f64() < 5.0,
+        "took {:?}",
+        start.elapsed()
+    );
 }
