@@ -250,10 +250,14 @@ impl PreGateIndex {
             }
         }
         by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // One radar, one kind of detection: the range window holds (ranges from one site).
         let dim = batch.first().map(Observation::dim);
-        let radar = batch
-            .iter()
-            .all(|o| matches!(o.kind, ObservationKind::Radar { .. }) && Some(o.dim()) == dim);
+        let frame = batch.first().map(|o| o.frame);
+        let radar = batch.iter().all(|o| {
+            matches!(o.kind, ObservationKind::Radar { .. })
+                && Some(o.dim()) == dim
+                && Some(o.frame) == frame
+        });
         let by_range = radar.then(|| {
             // An invalid detection is left out: a non-finite range would also break the order
             // the window search relies on (a negative NaN sorts first).
@@ -811,8 +815,8 @@ impl MultiTargetTracker {
         on_update: &(impl Fn(&Track) -> Option<T> + Sync),
     ) -> Option<(Vec<(usize, TrackEvent)>, Vec<(u64, T)>, Pending)> {
         // The batch's time is that of most of its valid observations (the earlier of equals);
-        // any other time in it is invalid (a batch is one sensor at one time). A batch with
-        // nothing valid moves nothing.
+        // any other time in it is invalid (a batch is one time, as `feed::batches` makes them:
+        // one sensor at one time). A batch with nothing valid moves nothing.
         let mut valid: Vec<bool> = batch.iter().map(|o| o.validate().is_ok()).collect();
         let mut times: Vec<f64> = batch
             .iter()
@@ -1188,22 +1192,32 @@ impl MultiTargetTracker {
                         }
                     }
                     PreGated::Listed(cands) => {
-                        // One predicted measurement per track and batch (one sensor, one time);
-                        // detections with and without range rate differ in dimension, so key on
-                        // it.
-                        let mut by_dim: [Option<crate::filter::PredictedMeasurement>; 5] =
-                            Default::default();
+                        // One predicted measurement per track, sensor site and measurement
+                        // dimension (detections with and without range rate differ in it): a
+                        // batch is one sensor at one time, but a caller may mix them.
+                        let mut made: Vec<(
+                            crate::measurement::LocalFrame,
+                            usize,
+                            Option<crate::filter::PredictedMeasurement>,
+                        )> = Vec::new();
                         for &di in cands {
                             let obs = &batch[di];
-                            let slot = &mut by_dim[obs.dim()];
-                            if slot.is_none() {
-                                *slot = crate::filter::predicted_measurement(
-                                    cfg.imm.filter,
-                                    &combined,
-                                    obs,
-                                );
-                            }
-                            if let Some(pm) = slot.as_ref() {
+                            let k = match made
+                                .iter()
+                                .position(|(f, d, _)| *f == obs.frame && *d == obs.dim())
+                            {
+                                Some(k) => k,
+                                None => {
+                                    let pm = crate::filter::predicted_measurement(
+                                        cfg.imm.filter,
+                                        &combined,
+                                        obs,
+                                    );
+                                    made.push((obs.frame, obs.dim(), pm));
+                                    made.len() - 1
+                                }
+                            };
+                            if let Some(pm) = made[k].2.as_ref() {
                                 test(pm, di);
                             }
                         }
@@ -1971,10 +1985,16 @@ mod tests {
     /// at state `x`, `dt` seconds after t = 10 s; its 2.6 mrad angles are a 1.3 km cross-range
     /// sigma.
     fn detection(x: [f64; 6], dt: f64) -> Observation {
+        detection_from((-4.5, 0.0), x, dt)
+    }
+
+    /// [`detection`] by a radar `site` (degrees of latitude and longitude) from below [`X`].
+    fn detection_from(site: (f64, f64), x: [f64; 6], dt: f64) -> Observation {
         let g = tripoint_physics::Geodetic::from_ecef_m([X[0], X[1], X[2]]).expect("point");
-        let site = tripoint_physics::Geodetic::from_deg(g.lat_deg() - 4.5, g.lon_deg(), 0.0)
-            .expect("site")
-            .to_ecef_m();
+        let site =
+            tripoint_physics::Geodetic::from_deg(g.lat_deg() + site.0, g.lon_deg() + site.1, 0.0)
+                .expect("site")
+                .to_ecef_m();
         let frame = crate::measurement::LocalFrame::at(site).expect("frame");
         let mut s = StateVector::zeros();
         for i in 0..6 {
@@ -2150,6 +2170,7 @@ mod tests {
         let mut o = detection(lowered(3_000.0), 0.5);
         o.frame.north = o.frame.east;
         corrupt.push(o);
+
         let run = |batch: &[Observation], extra: usize| {
             let mut t = MultiTargetTracker::new(TrackerConfig::default());
             t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
@@ -2237,6 +2258,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A batch is one sensor at one time, but a caller may mix two radars in one: each
+    /// detection is gated against the track's prediction seen from its own radar, so both
+    /// detections of track 7's object are explained (none starts a track) and the track takes
+    /// one of them.
+    #[test]
+    fn a_batch_mixing_two_radars_gates_each_from_its_own_site() {
+        let mut t = MultiTargetTracker::new(TrackerConfig::default());
+        t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
+        t.latest_t_s = 10.0;
+        let a = detection(X, 0.5);
+        let mut b = detection_from((0.0, -6.0), X, 0.5);
+        b.sensor = SensorId::new("b").expect("id");
+        assert!(a.frame != b.frame);
+        let ev = t.process_batch(&[a, b]);
+        assert!(ev.iter().any(|e| e.track_id == 7), "{ev:?}");
+        assert_eq!(
+            t.tracks.len(),
+            1,
+            "a detection of track 7's object started a track"
+        );
     }
 
     /// One batch with a wrong clock (minutes ahead) neither moves the tracker's clock nor times
