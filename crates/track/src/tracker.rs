@@ -250,13 +250,16 @@ impl PreGateIndex {
             }
         }
         by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
-        // One radar, one kind of detection: the range window holds (ranges from one site).
+        // One radar, one kind of detection, one accuracy: a track's predicted measurement
+        // then serves every detection, and its range window holds (ranges from one site).
         let dim = batch.first().map(Observation::dim);
         let frame = batch.first().map(|o| o.frame);
+        let sigma = batch.first().map(|o| o.sigma);
         let radar = batch.iter().all(|o| {
             matches!(o.kind, ObservationKind::Radar { .. })
                 && Some(o.dim()) == dim
                 && Some(o.frame) == frame
+                && Some(o.sigma) == sigma
         });
         let by_range = radar.then(|| {
             // An invalid detection is left out: a non-finite range would also break the order
@@ -1192,20 +1195,17 @@ impl MultiTargetTracker {
                         }
                     }
                     PreGated::Listed(cands) => {
-                        // One predicted measurement per track, sensor site and measurement
-                        // dimension (detections with and without range rate differ in it): a
-                        // batch is one sensor at one time, but a caller may mix them.
-                        let mut made: Vec<(
-                            crate::measurement::LocalFrame,
-                            usize,
-                            Option<crate::filter::PredictedMeasurement>,
-                        )> = Vec::new();
+                        // One predicted measurement per track, sensor site, measurement
+                        // dimension (detections with and without range rate differ in it) and
+                        // accuracy (its noise is in S): a batch is one sensor at one time, but
+                        // a caller may mix them, and a sensor may report each detection's own.
+                        type Key = (crate::measurement::LocalFrame, usize, [f64; 4]);
+                        let mut made: Vec<(Key, Option<crate::filter::PredictedMeasurement>)> =
+                            Vec::new();
                         for &di in cands {
                             let obs = &batch[di];
-                            let k = match made
-                                .iter()
-                                .position(|(f, d, _)| *f == obs.frame && *d == obs.dim())
-                            {
+                            let key = (obs.frame, obs.dim(), obs.sigma);
+                            let k = match made.iter().position(|(k, _)| *k == key) {
                                 Some(k) => k,
                                 None => {
                                     let pm = crate::filter::predicted_measurement(
@@ -1213,11 +1213,11 @@ impl MultiTargetTracker {
                                         &combined,
                                         obs,
                                     );
-                                    made.push((obs.frame, obs.dim(), pm));
+                                    made.push((key, pm));
                                     made.len() - 1
                                 }
                             };
-                            if let Some(pm) = made[k].2.as_ref() {
+                            if let Some(pm) = made[k].1.as_ref() {
                                 test(pm, di);
                             }
                         }
@@ -2279,6 +2279,29 @@ mod tests {
             t.tracks.len(),
             1,
             "a detection of track 7's object started a track"
+        );
+    }
+
+    /// A radar may report each detection's own accuracy: a detection of track 7's object with
+    /// a range noise of 400 m, measured 600 m long (1.5 of its own sigmas, but 10 of the 57 m
+    /// that track 7 and the batch's first detection's 40 m make), is gated with its own noise:
+    /// inside the gate, it explains its object and starts no track.
+    #[test]
+    fn each_detection_is_gated_with_its_own_accuracy() {
+        let mut t = MultiTargetTracker::new(TrackerConfig::default());
+        t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
+        t.latest_t_s = 10.0;
+        let sharp = detection(X, 0.5);
+        let mut coarse = detection(X, 0.5);
+        coarse.z[0] += 600.0;
+        coarse.sigma[0] = 400.0;
+        let far = detection(lowered(-20_000.0), 0.5);
+        t.process_batch(&[far, sharp, coarse]);
+        assert_eq!(t.rejected.invalid, 0);
+        assert_eq!(
+            t.tracks.len(),
+            2,
+            "the coarse detection of track 7's object started a track (or the far one did not)"
         );
     }
 
