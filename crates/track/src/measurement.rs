@@ -116,7 +116,7 @@ impl Observation {
 
     /// Refuses non-finite values, non-positive noise (or noise whose variance is not a normal
     /// number) and impossible values: a range outside (0, [`MAX_RANGE_M`]], an azimuth beyond
-    /// ±2π, an elevation beyond ±π/2, a range rate beyond ±[`MAX_RANGE_RATE_M_S`], a bearing
+    /// ±2π, an elevation beyond ±π, a range rate beyond ±[`MAX_RANGE_RATE_M_S`], a bearing
     /// beyond ±π.
     pub fn validate(&self) -> Result<(), TrackError> {
         let dim = self.dim();
@@ -158,7 +158,7 @@ impl Observation {
                 }
             }
         }
-        use std::f64::consts::{FRAC_PI_2, PI, TAU};
+        use std::f64::consts::{PI, TAU};
         match self.kind {
             ObservationKind::Radar { range_rate } => {
                 let (r, az, el) = (self.z[0], self.z[1], self.z[2]);
@@ -168,8 +168,10 @@ impl Observation {
                 if az.abs() > TAU {
                     return Err(out("azimuth (rad)", az, "|az| ≤ 2π"));
                 }
-                if el.abs() > FRAC_PI_2 {
-                    return Err(out("elevation (rad)", el, "|el| ≤ π/2"));
+                // Past the zenith by its noise is a real detection (the sim does not clamp it,
+                // nor does a radar's estimator): only beyond the horizon behind is impossible.
+                if el.abs() > PI {
+                    return Err(out("elevation (rad)", el, "|el| ≤ π"));
                 }
                 if range_rate && self.z[3].abs() > MAX_RANGE_RATE_M_S {
                     return Err(out("range rate (m/s)", self.z[3], "|ṙ| ≤ 1e5"));

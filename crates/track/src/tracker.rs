@@ -61,11 +61,14 @@ pub struct TrackerConfig {
     pub max_position_sigma_m: f64,
     /// Batches up to this late are re-filtered in; older ones are rejected (s).
     pub oosm_window_s: f64,
-    /// A batch further ahead of the latest one than this is held back as a possible bad clock
-    /// (one wrong timestamp would otherwise move the tracker's clock, time out every track and
-    /// refuse the real data that follows as too late): it is refused, and the jump is taken
-    /// only when the next batch also lands within this of it (a real gap in the data costs one
-    /// batch). A batch at the old clock in between drops the held jump (s).
+    /// A batch further ahead of the latest one than this while tracks are live is held back as
+    /// a possible bad clock (one wrong timestamp would otherwise move the tracker's clock, time
+    /// out every track and refuse the real data that follows as too late): it is refused, and
+    /// the jump is taken only when the next batch also lands within this of it (a real gap in
+    /// the data with tracks live costs one batch; with none live, a jump is taken at once, so
+    /// a new event's first detection is never lost). A batch at the old clock in between
+    /// drops the held jump. It stops a stray timestamp, not a sensor whose clock is wrong
+    /// batch after batch (s).
     pub max_time_jump_s: f64,
     /// Prior one-sigma velocity of a new track (m/s) and of its thrust acceleration (m/s²).
     pub init_velocity_sigma_m_s: f64,
@@ -215,7 +218,7 @@ struct PreGateIndex {
     /// non-finite or impossible value put in by a caller) is nobody's candidate and starts
     /// nothing.
     valid: Vec<bool>,
-    /// The batch's time (its first valid observation's).
+    /// The batch's time (that of most of its valid observations).
     t_s: f64,
 }
 
@@ -524,8 +527,9 @@ impl Track {
 pub struct Rejections {
     /// Older than the out-of-sequence window.
     pub too_late: usize,
-    /// More than `max_time_jump_s` ahead of the latest batch while tracks were live: a bad
-    /// clock, not a measurement (taking it would delete every track and refuse what follows).
+    /// More than `max_time_jump_s` ahead of the latest batch while tracks were live, and not
+    /// (yet) confirmed by the next batch: a bad clock, not a measurement (taking it would
+    /// delete every track and refuse what follows).
     pub time_jump: usize,
     /// Numerical failure in an update (logged, not fatal).
     pub numerical: usize,
@@ -733,6 +737,11 @@ impl MultiTargetTracker {
         }
     }
 
+    /// The tracker's clock: the latest batch time it has taken (−∞ before the first).
+    pub fn latest_t_s(&self) -> f64 {
+        self.latest_t_s
+    }
+
     pub fn tracks(&self) -> &[Track] {
         &self.tracks
     }
@@ -817,7 +826,8 @@ impl MultiTargetTracker {
         batch: &[Observation],
         on_update: &(impl Fn(&Track) -> Option<T> + Sync),
     ) -> Option<(Vec<(usize, TrackEvent)>, Vec<(u64, T)>, Pending)> {
-        // The batch's time is that of most of its valid observations (the earlier of equals);
+        // The batch's time is that of most of its valid observations (of equals, the nearest the
+        // clock, else the earlier);
         // any other time in it is invalid (a batch is one time, as `feed::batches` makes them:
         // one sensor at one time). A batch with nothing valid moves nothing.
         let mut valid: Vec<bool> = batch.iter().map(|o| o.validate().is_ok()).collect();
@@ -828,10 +838,19 @@ impl MultiTargetTracker {
             .map(|(o, _)| o.t_s)
             .collect();
         times.sort_by(f64::total_cmp);
+        let latest = self.latest_t_s;
+        let off = |t: f64| {
+            if latest.is_finite() {
+                (t - latest).abs()
+            } else {
+                0.0
+            }
+        };
         let Some(t) = times
             .chunk_by(|a, b| a == b)
             .fold(None::<&[f64]>, |best, run| match best {
-                Some(b) if b.len() >= run.len() => Some(b),
+                Some(b) if b.len() > run.len() => Some(b),
+                Some(b) if b.len() == run.len() && off(b[0]) <= off(run[0]) => Some(b),
                 _ => Some(run),
             })
             .map(|run| run[0])
@@ -844,12 +863,17 @@ impl MultiTargetTracker {
         }
         let n_valid = valid.iter().filter(|v| **v).count();
         let n_invalid = batch.len() - n_valid;
+        let jump = t > self.latest_t_s + self.cfg.max_time_jump_s && self.latest_t_s.is_finite();
+        if !jump {
+            // A batch at the old clock (even a late one) says the held jump was a stray.
+            self.held_jump_t_s = None;
+        }
         if t < self.latest_t_s - self.cfg.oosm_window_s {
             self.rejected.too_late += n_valid;
             self.rejected.invalid += n_invalid;
             return None;
         }
-        if t > self.latest_t_s + self.cfg.max_time_jump_s && self.latest_t_s.is_finite() {
+        if jump && !self.tracks.is_empty() {
             let confirmed = self
                 .held_jump_t_s
                 .is_some_and(|h| (t - h).abs() <= self.cfg.max_time_jump_s);
@@ -1025,7 +1049,8 @@ impl MultiTargetTracker {
                 .into_iter()
                 .flatten()
                 .map(|h| h.detection)
-                .filter(|&d| d != a && ahead(d) > min_dr)
+                // Ranges compare only from one site.
+                .filter(|&d| d != a && batch[d].frame == batch[a].frame && ahead(d) > min_dr)
                 .filter(|&d| {
                     let Some(pd) = gates.point(d) else {
                         return false;
@@ -1302,10 +1327,25 @@ impl MultiTargetTracker {
                 // The posterior and the probability that the track was detected in this batch.
                 let result = match pda {
                     Some(tw) => {
-                        let list: Vec<(&Observation, f64)> =
-                            tw.detections.iter().map(|&(d, b)| (&batch[d], b)).collect();
-                        pred.update_pda(&cfg.imm, &list, tw.missed, &cfg.jpda)
-                            .map(|s| (s, 1.0 - tw.missed))
+                        // One sensor site and accuracy per PDA update (its residuals are taken
+                        // from one detection): in a batch that mixes them, the best
+                        // detection's, the others' weight counted as missed.
+                        let same =
+                            |d: usize| batch[d].frame == obs.frame && batch[d].sigma == obs.sigma;
+                        let list: Vec<(&Observation, f64)> = tw
+                            .detections
+                            .iter()
+                            .filter(|&&(d, _)| same(d))
+                            .map(|&(d, b)| (&batch[d], b))
+                            .collect();
+                        let missed = 1.0 - list.iter().map(|(_, b)| b).sum::<f64>();
+                        let missed = if list.len() == tw.detections.len() {
+                            tw.missed
+                        } else {
+                            missed.clamp(0.0, 1.0)
+                        };
+                        pred.update_pda(&cfg.imm, &list, missed, &cfg.jpda)
+                            .map(|s| (s, 1.0 - missed))
                     }
                     None => pred.update(&cfg.imm, obs).map(|s| (s, 1.0)),
                 };
@@ -2149,13 +2189,13 @@ mod tests {
                 corrupt.push(o);
             }
         }
-        // An elevation past the zenith.
+        // An elevation beyond any sky (past the zenith by noise is real; 4 rad is not).
         let mut o = detection(lowered(3_000.0), 0.5);
-        o.z[2] = 2.0;
+        o.z[2] = 4.0;
         corrupt.push(o);
         // A time other than the batch's (a batch is one sensor at one time): far ahead, which
         // replayed later would have propagated over 10³⁰⁰ s, and a second ahead.
-        for dt in [1e300, 1.0] {
+        for dt in [1e300, 1.0, -100.0] {
             let mut o = detection(lowered(3_000.0), 0.5);
             o.t_s += dt;
             corrupt.push(o);
@@ -2280,6 +2320,38 @@ mod tests {
             1,
             "a detection of track 7's object started a track"
         );
+    }
+
+    /// Under JPDA a track weighs every gated detection in one PDA update, whose residuals are
+    /// taken from one detection: in a batch mixing two radars, the update keeps to the best
+    /// detection's radar (the other's weight counted as missed), and track 7 stays on its
+    /// object instead of taking the other radar's angles as if seen from the first.
+    #[test]
+    fn a_pda_update_keeps_to_one_radar_in_a_mixed_batch() {
+        let cfg = TrackerConfig {
+            association: Association::Jpda,
+            ..TrackerConfig::default()
+        };
+        let mut t = MultiTargetTracker::new(cfg);
+        t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
+        t.latest_t_s = 10.0;
+        let a = detection(X, 0.5);
+        let mut b = detection_from((0.0, -6.0), X, 0.5);
+        b.sensor = SensorId::new("b").expect("id");
+        let truth = {
+            let mut s = StateVector::zeros();
+            for i in 0..6 {
+                s[i] = X[i];
+            }
+            s[DRAG] = 0.3;
+            crate::motion::MotionModel::FREE_FLIGHT.propagate(&s, 0.5)
+        };
+        t.process_batch(&[a, b]);
+        let tr = t.tracks.iter().find(|x| x.id == 7).expect("7");
+        assert_eq!(tr.last_update_t_s, 10.5);
+        let e = tr.estimate();
+        let d = vec3::norm(vec3::sub(e.position(), [truth[0], truth[1], truth[2]]));
+        assert!(d < 150.0, "track 7 {d} m off its object");
     }
 
     /// A radar may report each detection's own accuracy: a detection of track 7's object with

@@ -103,9 +103,13 @@ pub fn run_node<M: World>(
     let mut t_last = 0.0;
     for (k, b) in batches.iter().enumerate() {
         n += b.len();
-        let t = b[0].t_s;
-        t_last = f64::max(t_last, t);
         let events = tracker.process_batch(b);
+        // The node's clock is the tracker's: a batch it refused (a wrong clock held back, too
+        // late, nothing valid) moves nothing.
+        if tracker.latest_t_s().is_finite() {
+            t_last = f64::max(t_last, tracker.latest_t_s());
+        }
+        let t = t_last;
         for ev in events.iter().filter(|e| e.confirmed) {
             let Some(tr) = tracker.tracks().iter().find(|t| t.id == ev.track_id) else {
                 continue;
