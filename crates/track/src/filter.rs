@@ -527,16 +527,32 @@ mod tests {
     use tripoint_core::{Nation, SensorId};
     use tripoint_physics::Geodetic;
 
+    /// The test radar's frame, on Sado-like ground (38.0° N, 138.3° E).
+    fn test_frame() -> LocalFrame {
+        let site = Geodetic::from_deg(38.0, 138.3, 50.0)
+            .expect("site")
+            .to_ecef_m();
+        LocalFrame::at(site).expect("frame")
+    }
+
+    /// A state at (`lat`, `lon`, `h` m) moving at `v` (ECEF, m/s).
+    fn state_at(lat: f64, lon: f64, h: f64, v: [f64; 3]) -> StateVector {
+        let p = Geodetic::from_deg(lat, lon, h).expect("target").to_ecef_m();
+        let mut x = StateVector::zeros();
+        for i in 0..3 {
+            x[i] = p[i];
+            x[3 + i] = v[i];
+        }
+        x
+    }
+
     /// The PDA update from the shared sums ([`PdaDetections`]) agrees with the textbook form
     /// taken detection by detection (Bar-Shalom, Daum & Huang 2009, eqs. 13–17: each ν_j against
     /// the model's own predicted measurement), for radar with and without range rate and for
     /// bearings, with the EKF and the UKF; and one detection of weight 1 is the Kalman update.
     #[test]
     fn pda_from_shared_sums_matches_the_textbook_form_and_the_kalman_update() {
-        let site = Geodetic::from_deg(38.0, 138.3, 50.0)
-            .expect("site")
-            .to_ecef_m();
-        let frame = LocalFrame::at(site).expect("frame");
+        let frame = test_frame();
         let kinds = [
             (
                 ObservationKind::Radar { range_rate: true },
@@ -551,16 +567,7 @@ mod tests {
         // West of the site, and due south of it: the radar's azimuth at the ±π cut, where the
         // detections' azimuths wrap.
         for (lat, lon, alt) in [(39.0, 134.0, 600e3), (33.0, 138.3, 500e3)] {
-            let target = Geodetic::from_deg(lat, lon, alt)
-                .expect("target")
-                .to_ecef_m();
-            let mut x = StateVector::zeros();
-            x[0] = target[0];
-            x[1] = target[1];
-            x[2] = target[2];
-            x[3] = 1200.0;
-            x[4] = -2100.0;
-            x[5] = 800.0;
+            let x = state_at(lat, lon, alt, [1200.0, -2100.0, 800.0]);
             let pred = GaussianState {
                 x,
                 p: diag_cov([900.0, 700.0, 800.0, 40.0, 30.0, 35.0, 0.5, 0.5, 0.5, 0.3]),
@@ -723,10 +730,7 @@ mod tests {
     /// from a site and with range rate.
     #[test]
     fn analytic_radar_jacobian_matches_central_differences() {
-        let site = Geodetic::from_deg(38.0, 138.3, 50.0)
-            .expect("site")
-            .to_ecef_m();
-        let frame = LocalFrame::at(site).expect("frame");
+        let frame = test_frame();
         for (k, (lat, lon, h)) in [
             (40.0, 131.0, 300e3),
             (35.0, 140.0, 80e3),
@@ -737,14 +741,13 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let p = Geodetic::from_deg(lat, lon, h).expect("target").to_ecef_m();
-            let mut x = StateVector::zeros();
-            x[0] = p[0];
-            x[1] = p[1];
-            x[2] = p[2];
-            x[3] = 1500.0 - 700.0 * k as f64;
-            x[4] = -2500.0 + 300.0 * k as f64;
-            x[5] = 900.0;
+            let k = k as f64;
+            let x = state_at(
+                lat,
+                lon,
+                h,
+                [1500.0 - 700.0 * k, -2500.0 + 300.0 * k, 900.0],
+            );
             let obs = Observation {
                 t_s: 0.0,
                 sensor: SensorId::new("jpn-test").expect("id"),

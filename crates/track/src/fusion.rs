@@ -110,7 +110,7 @@ pub fn check(s: &SharedTrack, t_s: f64) -> Result<(), Refusal> {
         return Err(Refusal::NotPositiveDefinite);
     }
     let r = st.x.fixed_rows::<3>(0).norm();
-    if !(6.0e6..=1e8).contains(&r) {
+    if !crate::measurement::PLAUSIBLE_RADIUS_M.contains(&r) {
         return Err(Refusal::Implausible {
             what: "distance from the Earth's centre (m)",
             value: r,

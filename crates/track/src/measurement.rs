@@ -59,6 +59,9 @@ pub struct Observation {
 pub const MAX_RANGE_M: f64 = 1e8;
 /// The largest radar range rate an observation may have (m/s).
 pub const MAX_RANGE_RATE_M_S: f64 = 1e5;
+/// Where a sensor, or a tracked object, can be: its distance from the Earth's centre (m), from
+/// 6 000 km (below the lowest ground) to 10⁸ m (beyond any sensor's orbit).
+pub const PLAUSIBLE_RADIUS_M: std::ops::RangeInclusive<f64> = 6.0e6..=1e8;
 
 impl Observation {
     /// Converts a detection; `t_s` is its time relative to the tracker's reference epoch.
@@ -138,7 +141,7 @@ impl Observation {
         // (ground, sea, air or orbit), and orthonormal axes.
         let f = &self.frame;
         let r = vec3::norm(f.origin);
-        if !(6.0e6..=1e8).contains(&r) {
+        if !PLAUSIBLE_RADIUS_M.contains(&r) {
             return Err(out(
                 "sensor distance from the Earth's centre (m)",
                 r,

@@ -721,6 +721,31 @@ pub struct MultiTargetTracker {
     shared: HashMap<(u64, u64), u32>,
 }
 
+/// A batch's time: the most common time among its `valid` observations; of equally common
+/// ones, the nearest the clock `latest_t_s` (if it has started), else the earliest. `None`
+/// when nothing is valid.
+fn batch_time(batch: &[Observation], valid: &[bool], latest_t_s: f64) -> Option<f64> {
+    let mut times: Vec<f64> = batch
+        .iter()
+        .zip(valid)
+        .filter(|(_, v)| **v)
+        .map(|(o, _)| o.t_s)
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let off = |t: f64| {
+        if latest_t_s.is_finite() {
+            (t - latest_t_s).abs()
+        } else {
+            0.0
+        }
+    };
+    // `min_by` keeps the first of equals: in ascending order, the earliest.
+    times
+        .chunk_by(|a, b| a == b)
+        .min_by(|a, b| b.len().cmp(&a.len()).then(off(a[0]).total_cmp(&off(b[0]))))
+        .map(|run| run[0])
+}
+
 impl MultiTargetTracker {
     pub fn new(cfg: TrackerConfig) -> Self {
         Self {
@@ -826,35 +851,11 @@ impl MultiTargetTracker {
         batch: &[Observation],
         on_update: &(impl Fn(&Track) -> Option<T> + Sync),
     ) -> Option<(Vec<(usize, TrackEvent)>, Vec<(u64, T)>, Pending)> {
-        // The batch's time is that of most of its valid observations (of equals, the nearest the
-        // clock, else the earlier);
-        // any other time in it is invalid (a batch is one time, as `feed::batches` makes them:
-        // one sensor at one time). A batch with nothing valid moves nothing.
+        // A batch is one time (`feed::batches` makes one per sensor and time): its valid
+        // observations' most common time; another time in it is invalid. A batch with nothing
+        // valid moves nothing.
         let mut valid: Vec<bool> = batch.iter().map(|o| o.validate().is_ok()).collect();
-        let mut times: Vec<f64> = batch
-            .iter()
-            .zip(&valid)
-            .filter(|(_, v)| **v)
-            .map(|(o, _)| o.t_s)
-            .collect();
-        times.sort_by(f64::total_cmp);
-        let latest = self.latest_t_s;
-        let off = |t: f64| {
-            if latest.is_finite() {
-                (t - latest).abs()
-            } else {
-                0.0
-            }
-        };
-        let Some(t) = times
-            .chunk_by(|a, b| a == b)
-            .fold(None::<&[f64]>, |best, run| match best {
-                Some(b) if b.len() > run.len() => Some(b),
-                Some(b) if b.len() == run.len() && off(b[0]) <= off(run[0]) => Some(b),
-                _ => Some(run),
-            })
-            .map(|run| run[0])
-        else {
+        let Some(t) = batch_time(batch, &valid, self.latest_t_s) else {
             self.rejected.invalid += batch.len();
             return None;
         };
@@ -862,7 +863,7 @@ impl MultiTargetTracker {
             *v &= o.t_s == t;
         }
         let n_valid = valid.iter().filter(|v| **v).count();
-        let n_invalid = batch.len() - n_valid;
+        self.rejected.invalid += batch.len() - n_valid;
         let jump = t > self.latest_t_s + self.cfg.max_time_jump_s && self.latest_t_s.is_finite();
         if !jump {
             // A batch at the old clock (even a late one) says the held jump was a stray.
@@ -870,7 +871,6 @@ impl MultiTargetTracker {
         }
         if t < self.latest_t_s - self.cfg.oosm_window_s {
             self.rejected.too_late += n_valid;
-            self.rejected.invalid += n_invalid;
             return None;
         }
         if jump && !self.tracks.is_empty() {
@@ -880,7 +880,6 @@ impl MultiTargetTracker {
             if !confirmed {
                 self.held_jump_t_s = Some(t);
                 self.rejected.time_jump += n_valid;
-                self.rejected.invalid += n_invalid;
                 return None;
             }
         }
@@ -893,7 +892,6 @@ impl MultiTargetTracker {
         // Each observation as a point (radar) or a ray (infrared) in ECEF, computed once per
         // batch, for both passes.
         let gates = PreGateIndex::new(batch, valid, t);
-        self.rejected.invalid += n_invalid;
         self.times.pregate_ns += lap.elapsed().as_nanos() as u64;
         let none_taken = vec![false; batch.len()];
         let (predicted, hyps) = self.predict_and_gate(batch, &gates, Pass::Confirmed, &none_taken);
@@ -1330,20 +1328,17 @@ impl MultiTargetTracker {
                         // One sensor site and accuracy per PDA update (its residuals are taken
                         // from one detection): in a batch that mixes them, the best
                         // detection's, the others' weight counted as missed.
-                        let same =
-                            |d: usize| batch[d].frame == obs.frame && batch[d].sigma == obs.sigma;
-                        let list: Vec<(&Observation, f64)> = tw
-                            .detections
-                            .iter()
-                            .filter(|&&(d, _)| same(d))
-                            .map(|&(d, b)| (&batch[d], b))
-                            .collect();
-                        let missed = 1.0 - list.iter().map(|(_, b)| b).sum::<f64>();
-                        let missed = if list.len() == tw.detections.len() {
-                            tw.missed
-                        } else {
-                            missed.clamp(0.0, 1.0)
-                        };
+                        let mut list: Vec<(&Observation, f64)> = Vec::new();
+                        let mut missed = tw.missed;
+                        for &(d, b) in &tw.detections {
+                            let o = &batch[d];
+                            if o.frame == obs.frame && o.sigma == obs.sigma {
+                                list.push((o, b));
+                            } else {
+                                missed += b;
+                            }
+                        }
+                        let missed = missed.min(1.0);
                         pred.update_pda(&cfg.imm, &list, missed, &cfg.jpda)
                             .map(|s| (s, 1.0 - missed))
                     }
@@ -2029,6 +2024,33 @@ mod tests {
     }
 
     /// [`detection`] by a radar `site` (degrees of latitude and longitude) from below [`X`].
+    /// The object at `x` at t = 10 s, flown `dt` seconds on.
+    fn truth_at(x: [f64; 6], dt: f64) -> StateVector {
+        let mut s = StateVector::zeros();
+        for i in 0..6 {
+            s[i] = x[i];
+        }
+        s[DRAG] = 0.3;
+        crate::motion::MotionModel::FREE_FLIGHT.propagate(&s, dt)
+    }
+
+    /// A tracker with `cfg` holding track 7 on [`X`] (40 m, 3 m/s sigmas) at t = 10 s.
+    fn tracking_7(cfg: TrackerConfig) -> MultiTargetTracker {
+        let mut t = MultiTargetTracker::new(cfg);
+        t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
+        t.latest_t_s = 10.0;
+        t
+    }
+
+    /// Detections of [`X`] at t = 10.5 s by two radars: [`detection`]'s, and one 6° west.
+    fn two_radars() -> [Observation; 2] {
+        let a = detection(X, 0.5);
+        let mut b = detection_from((0.0, -6.0), X, 0.5);
+        b.sensor = SensorId::new("b").expect("id");
+        assert!(a.frame != b.frame);
+        [a, b]
+    }
+
     fn detection_from(site: (f64, f64), x: [f64; 6], dt: f64) -> Observation {
         let g = tripoint_physics::Geodetic::from_ecef_m([X[0], X[1], X[2]]).expect("point");
         let site =
@@ -2036,12 +2058,7 @@ mod tests {
                 .expect("site")
                 .to_ecef_m();
         let frame = crate::measurement::LocalFrame::at(site).expect("frame");
-        let mut s = StateVector::zeros();
-        for i in 0..6 {
-            s[i] = x[i];
-        }
-        s[DRAG] = 0.3;
-        let s = crate::motion::MotionModel::FREE_FLIGHT.propagate(&s, dt);
+        let s = truth_at(x, dt);
         let o = Observation {
             t_s: 10.0 + dt,
             sensor: SensorId::new("r").expect("id"),
@@ -2074,9 +2091,7 @@ mod tests {
     fn a_coasting_track_predicts_on_from_its_coast_and_is_picked_up_again() {
         // Track 7 on X sees nothing of its object for 30 s; another object 8 km below keeps it
         // predicted (inside its pre-gate, outside its gate) every second.
-        let mut t = MultiTargetTracker::new(TrackerConfig::default());
-        t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
-        t.latest_t_s = 10.0;
+        let mut t = tracking_7(TrackerConfig::default());
         for k in 1..=30 {
             t.process_batch(&[detection(lowered(8_000.0), k as f64)]);
         }
@@ -2133,9 +2148,7 @@ mod tests {
             .collect();
         assert!(far.iter().all(|o| o.z[0] > good.z[0] + 1_000.0));
         let run = |batch: &[Observation]| {
-            let mut t = MultiTargetTracker::new(TrackerConfig::default());
-            t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
-            t.latest_t_s = 10.0;
+            let mut t = tracking_7(TrackerConfig::default());
             t.process_batch(batch);
             let tr = t.tracks.iter().find(|x| x.id == 7).expect("track 7");
             (tr.last_update_t_s, tr.estimate().x)
@@ -2212,9 +2225,7 @@ mod tests {
         corrupt.push(o);
 
         let run = |batch: &[Observation], extra: usize| {
-            let mut t = MultiTargetTracker::new(TrackerConfig::default());
-            t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
-            t.latest_t_s = 10.0;
+            let mut t = tracking_7(TrackerConfig::default());
             t.process_batch(batch);
             // Later batches of the corrupt detections alone (tentative tracks would take them).
             for k in 0..extra {
@@ -2306,14 +2317,8 @@ mod tests {
     /// one of them.
     #[test]
     fn a_batch_mixing_two_radars_gates_each_from_its_own_site() {
-        let mut t = MultiTargetTracker::new(TrackerConfig::default());
-        t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
-        t.latest_t_s = 10.0;
-        let a = detection(X, 0.5);
-        let mut b = detection_from((0.0, -6.0), X, 0.5);
-        b.sensor = SensorId::new("b").expect("id");
-        assert!(a.frame != b.frame);
-        let ev = t.process_batch(&[a, b]);
+        let mut t = tracking_7(TrackerConfig::default());
+        let ev = t.process_batch(&two_radars());
         assert!(ev.iter().any(|e| e.track_id == 7), "{ev:?}");
         assert_eq!(
             t.tracks.len(),
@@ -2332,21 +2337,9 @@ mod tests {
             association: Association::Jpda,
             ..TrackerConfig::default()
         };
-        let mut t = MultiTargetTracker::new(cfg);
-        t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
-        t.latest_t_s = 10.0;
-        let a = detection(X, 0.5);
-        let mut b = detection_from((0.0, -6.0), X, 0.5);
-        b.sensor = SensorId::new("b").expect("id");
-        let truth = {
-            let mut s = StateVector::zeros();
-            for i in 0..6 {
-                s[i] = X[i];
-            }
-            s[DRAG] = 0.3;
-            crate::motion::MotionModel::FREE_FLIGHT.propagate(&s, 0.5)
-        };
-        t.process_batch(&[a, b]);
+        let mut t = tracking_7(cfg);
+        let truth = truth_at(X, 0.5);
+        t.process_batch(&two_radars());
         let tr = t.tracks.iter().find(|x| x.id == 7).expect("7");
         assert_eq!(tr.last_update_t_s, 10.5);
         let e = tr.estimate();
@@ -2360,9 +2353,7 @@ mod tests {
     /// inside the gate, it explains its object and starts no track.
     #[test]
     fn each_detection_is_gated_with_its_own_accuracy() {
-        let mut t = MultiTargetTracker::new(TrackerConfig::default());
-        t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
-        t.latest_t_s = 10.0;
+        let mut t = tracking_7(TrackerConfig::default());
         let sharp = detection(X, 0.5);
         let mut coarse = detection(X, 0.5);
         coarse.z[0] += 600.0;
@@ -2382,9 +2373,7 @@ mod tests {
     /// in a row past it) is taken, at the cost of the first.
     #[test]
     fn one_batch_from_a_wrong_clock_does_not_stop_tracking() {
-        let mut t = MultiTargetTracker::new(TrackerConfig::default());
-        t.tracks = vec![track(7, X, 40.0, 3.0, "a")];
-        t.latest_t_s = 10.0;
+        let mut t = tracking_7(TrackerConfig::default());
         // 10 minutes ahead: held back and refused.
         assert!(t.process_batch(&[detection(X, 600.5)]).is_empty());
         assert_eq!(t.rejected.time_jump, 1);
