@@ -9,6 +9,7 @@
 
 use pathfinding::kuhn_munkres::kuhn_munkres_min;
 use pathfinding::matrix::Matrix;
+use rayon::prelude::*;
 
 use crate::filter::Innovation;
 
@@ -20,11 +21,18 @@ pub struct Hypothesis {
     pub innovation: Innovation,
 }
 
-/// Independent clusters of hypotheses: tracks and detections joined by a gated pairing. Each
-/// cluster's hypotheses are in the order given; the clusters in the order of their first
-/// hypothesis.
-fn clusters(hyps: &[Hypothesis], n_tracks: usize, n_dets: usize) -> Vec<Vec<&Hypothesis>> {
+/// One independent cluster: runs of one track's hypotheses (slices of the input, in its order),
+/// joined to each other by shared detections. With hypotheses grouped by track (as the tracker
+/// makes them) a cluster has one run per track.
+pub type Cluster<'a> = Vec<&'a [Hypothesis]>;
+
+/// Independent clusters of hypotheses: tracks and detections joined by a gated pairing, as runs
+/// of consecutive hypotheses of one track; the clusters in the order of their first run.
+/// Union–find by size over tracks and detections, one `find` per hypothesis (a debris cloud's
+/// scan holds tens of thousands of pairs, each cluster's runs are listed, not its pairs).
+fn clusters(hyps: &[Hypothesis], n_tracks: usize, n_dets: usize) -> Vec<Cluster<'_>> {
     let mut parent: Vec<usize> = (0..n_tracks + n_dets).collect();
+    let mut size = vec![1usize; n_tracks + n_dets];
     fn find(p: &mut [usize], mut i: usize) -> usize {
         while p[i] != i {
             p[i] = p[p[i]];
@@ -32,52 +40,57 @@ fn clusters(hyps: &[Hypothesis], n_tracks: usize, n_dets: usize) -> Vec<Vec<&Hyp
         }
         i
     }
-    for h in hyps {
-        let a = find(&mut parent, h.track);
-        let b = find(&mut parent, n_tracks + h.detection);
-        if a != b {
-            parent[a] = b;
+    let runs = || hyps.chunk_by(|a, b| a.track == b.track);
+    for run in runs() {
+        let mut r = find(&mut parent, run[0].track);
+        for h in run {
+            let d = find(&mut parent, n_tracks + h.detection);
+            if d != r {
+                let (big, small) = if size[r] >= size[d] { (r, d) } else { (d, r) };
+                parent[small] = big;
+                size[big] += size[small];
+                r = big;
+            }
         }
     }
-    // Each root's cluster, by index (a debris cloud's cluster holds tens of thousands of pairs:
-    // no map lookup per pair).
+    // Each root's cluster, by index (no map lookup).
     let mut slot = vec![usize::MAX; n_tracks + n_dets];
-    let mut out: Vec<Vec<&Hypothesis>> = Vec::new();
-    for h in hyps {
-        let root = find(&mut parent, h.track);
+    let mut out: Vec<Cluster> = Vec::new();
+    for run in runs() {
+        let root = find(&mut parent, run[0].track);
         if slot[root] == usize::MAX {
             slot[root] = out.len();
             out.push(Vec::new());
         }
-        out[slot[root]].push(h);
+        out[slot[root]].push(run);
     }
     out
 }
 
 /// Splits hypotheses by the size of their independent cluster: those of clusters with at most
-/// `max_tracks` tracks, and the larger (dense) clusters themselves, each in the order given,
-/// for [`jpda_weights_of_clusters`] (a debris cloud's cluster holds tens of thousands of pairs:
+/// `max_tracks` tracks, and the larger (dense) clusters themselves, as runs of the input, for
+/// [`jpda_weights_of_clusters`] (a debris cloud's cluster holds tens of thousands of pairs:
 /// clustered once, not copied).
 pub fn split_by_cluster_size(
     hyps: &[Hypothesis],
     n_tracks: usize,
     n_dets: usize,
     max_tracks: usize,
-) -> (Vec<Hypothesis>, Vec<Vec<&Hypothesis>>) {
+) -> (Vec<Hypothesis>, Vec<Cluster<'_>>) {
     let mut sparse = Vec::new();
     let mut dense = Vec::new();
     let mut seen = vec![false; n_tracks];
-    for hs in clusters(hyps, n_tracks, n_dets) {
+    for runs in clusters(hyps, n_tracks, n_dets) {
         let mut n = 0;
-        for h in &hs {
-            if !std::mem::replace(&mut seen[h.track], true) {
+        for run in &runs {
+            if !std::mem::replace(&mut seen[run[0].track], true) {
                 n += 1;
             }
         }
         if n <= max_tracks {
-            sparse.extend(hs.iter().map(|h| **h));
+            sparse.extend(runs.iter().flat_map(|r| r.iter().copied()));
         } else {
-            dense.push(hs);
+            dense.push(runs);
         }
     }
     (sparse, dense)
@@ -116,7 +129,9 @@ pub fn gnn_associate(
     if hyps.is_empty() {
         return out;
     }
-    for hs in &clusters(hyps, n_tracks, n_dets) {
+    for runs in &clusters(hyps, n_tracks, n_dets) {
+        let hs: Vec<&Hypothesis> = runs.iter().flat_map(|r| r.iter()).collect();
+        let hs = &hs;
         if hs.len() == 1 {
             out[hs[0].track] = Some(hs[0].detection);
             continue;
@@ -215,6 +230,12 @@ pub struct TrackWeights {
     pub detections: Vec<(usize, f64)>,
 }
 
+/// A cluster with at least this many gated pairs has its likelihood ratios and Fitzgerald's
+/// weights computed over the thread pool (a debris cloud's scan: ~27 000 pairs), in chunks of
+/// [`PARALLEL_CHUNK`] pairs.
+pub const PARALLEL_MIN_PAIRS: usize = 2048;
+const PARALLEL_CHUNK: usize = 1024;
+
 /// Clusters with at most this many tracks and gated pairs are enumerated exactly.
 pub const MAX_EXACT_TRACKS: usize = 8;
 pub const MAX_EXACT_PAIRS: usize = 24;
@@ -241,9 +262,9 @@ pub fn jpda_weights(
 }
 
 /// [`jpda_weights`] of clusters made already (by [`split_by_cluster_size`]): each an independent
-/// cluster's hypotheses, in any order.
+/// cluster's runs of hypotheses, in any order.
 pub fn jpda_weights_of_clusters<'a>(
-    clusters: impl IntoIterator<Item = Vec<&'a Hypothesis>>,
+    clusters: impl IntoIterator<Item = Cluster<'a>>,
     n_dets: usize,
     p: &JpdaParams,
 ) -> Vec<TrackWeights> {
@@ -257,51 +278,68 @@ pub fn jpda_weights_of_clusters<'a>(
     let mut flat: Vec<(usize, f64)> = Vec::new();
     let mut starts: Vec<usize> = Vec::new();
     let mut tracks: Vec<usize> = Vec::new();
-    for mut hs in clusters {
-        // Grouped by track, in track order, each track's detections in the order given: the
-        // tracker's hypotheses come so already; a stable sort makes any others so.
-        if !hs.is_sorted_by_key(|h| h.track) {
-            hs.sort_by_key(|h| h.track);
+    for mut runs in clusters {
+        // One run per track, in track order: the tracker's clusters come so. Runs sorted by
+        // track (stably) and joined give any others so, each track's detections in the order
+        // given.
+        if !runs.is_sorted_by_key(|r| r[0].track) {
+            runs.sort_by_key(|r| r[0].track);
         }
+        let joined: Vec<Hypothesis>;
+        let runs: Vec<&[Hypothesis]> = if runs.windows(2).any(|w| w[0][0].track == w[1][0].track) {
+            joined = runs.iter().flat_map(|r| r.iter().copied()).collect();
+            joined.chunk_by(|a, b| a.track == b.track).collect()
+        } else {
+            runs
+        };
         flat.clear();
         starts.clear();
         tracks.clear();
         // Likelihood ratios in the log domain (N can underflow), scaled by the largest to keep
         // the products finite.
-        let mut top = ln_miss;
-        for h in &hs {
-            if tracks.last() != Some(&h.track) {
-                tracks.push(h.track);
-                starts.push(flat.len());
-            }
-            let l = h.innovation.log_likelihood() + ln_scale[h.innovation.dim.min(4)];
-            top = top.max(l);
-            flat.push((h.detection, l));
+        for run in &runs {
+            tracks.push(run[0].track);
+            starts.push(flat.len());
+            flat.extend(run.iter().map(|h| {
+                let l = h.innovation.log_likelihood() + ln_scale[h.innovation.dim.min(4)];
+                (h.detection, l)
+            }));
         }
         starts.push(flat.len());
-        for (_, l) in flat.iter_mut() {
-            *l = (*l - top).exp();
+        // (A fold of its own: one running maximum through the loop above was a chain of
+        // dependent loads and stores.)
+        let top = flat
+            .iter()
+            .fold(ln_miss, |m, &(_, l)| if l > m { l } else { m });
+        let parallel = flat.len() >= PARALLEL_MIN_PAIRS;
+        let ratio = |c: &mut [(usize, f64)]| {
+            for (_, l) in c {
+                *l = (*l - top).exp();
+            }
+        };
+        if parallel {
+            flat.par_chunks_mut(PARALLEL_CHUNK).for_each(ratio);
+        } else {
+            ratio(&mut flat);
         }
         let g: Vec<&[(usize, f64)]> = starts.windows(2).map(|w| &flat[w[0]..w[1]]).collect();
         let b = (ln_miss - top).exp();
-        let weights: Vec<(f64, Vec<f64>)> =
-            if tracks.len() <= MAX_EXACT_TRACKS && hs.len() <= MAX_EXACT_PAIRS {
-                exact(&g, b)
-            } else {
-                fitzgerald(&g, b, &mut col)
-            };
-        for ((&t, row), (w0, ws)) in tracks.iter().zip(&g).zip(weights) {
-            let total = w0 + ws.iter().sum::<f64>();
-            let total = if total > 0.0 { total } else { 1.0 };
-            out.push(TrackWeights {
-                track: t,
-                missed: w0 / total,
-                detections: row
-                    .iter()
-                    .zip(&ws)
-                    .map(|(&(d, _), w)| (d, w / total))
-                    .collect(),
-            });
+        if tracks.len() <= MAX_EXACT_TRACKS && flat.len() <= MAX_EXACT_PAIRS {
+            for ((&t, row), (w0, ws)) in tracks.iter().zip(&g).zip(exact(&g, b)) {
+                let total = w0 + ws.iter().sum::<f64>();
+                let total = if total > 0.0 { total } else { 1.0 };
+                out.push(TrackWeights {
+                    track: t,
+                    missed: w0 / total,
+                    detections: row
+                        .iter()
+                        .zip(&ws)
+                        .map(|(&(d, _), w)| (d, w / total))
+                        .collect(),
+                });
+            }
+        } else {
+            fitzgerald(&tracks, &g, b, &mut col, parallel, &mut out);
         }
     }
     out.sort_by_key(|w| w.track);
@@ -351,34 +389,55 @@ fn exact(g: &[&[(usize, f64)]], b: f64) -> Vec<(f64, Vec<f64>)> {
     acc
 }
 
-/// Fitzgerald's closed-form approximation for large clusters; `col` is zeroed scratch indexed
-/// by detection (left zeroed).
-fn fitzgerald(g: &[&[(usize, f64)]], b: f64, col: &mut [f64]) -> Vec<(f64, Vec<f64>)> {
+/// Fitzgerald's closed-form approximation for large clusters, each track's weights normalised
+/// with its miss and appended to `out` in the order of `tracks`; `col` is zeroed scratch indexed
+/// by detection (left zeroed). The rows over the thread pool when `parallel` (each row's
+/// arithmetic is the same either way: the column sums are taken in one order).
+fn fitzgerald(
+    tracks: &[usize],
+    g: &[&[(usize, f64)]],
+    b: f64,
+    col: &mut [f64],
+    parallel: bool,
+    out: &mut Vec<TrackWeights>,
+) {
     for row in g {
         for &(d, v) in row.iter() {
             col[d] += v;
         }
     }
-    let weights = g
-        .iter()
-        .map(|row| {
-            let st: f64 = row.iter().map(|(_, v)| v).sum();
-            let ws = row
-                .iter()
-                .map(|&(d, v)| v / (st + col[d] - v + b))
-                .collect::<Vec<f64>>();
-            let assigned: f64 = ws.iter().sum();
-            // The miss takes what the detections leave (at least its own share).
-            let w0 = (1.0 - assigned).max(b / (st + b));
-            (w0, ws)
-        })
-        .collect();
+    let sums: &[f64] = col;
+    let weights = |(&track, row): (&usize, &&[(usize, f64)])| {
+        let st: f64 = row.iter().map(|(_, v)| v).sum();
+        let mut detections: Vec<(usize, f64)> = row
+            .iter()
+            .map(|&(d, v)| (d, v / (st + sums[d] - v + b)))
+            .collect();
+        let assigned: f64 = detections.iter().map(|(_, w)| w).sum();
+        // The miss takes what the detections leave (at least its own share).
+        let w0 = (1.0 - assigned).max(b / (st + b));
+        let total = w0 + assigned;
+        let total = if total > 0.0 { total } else { 1.0 };
+        for (_, w) in &mut detections {
+            *w /= total;
+        }
+        TrackWeights {
+            track,
+            missed: w0 / total,
+            detections,
+        }
+    };
+    if parallel {
+        let rows: Vec<TrackWeights> = tracks.par_iter().zip(g.par_iter()).map(weights).collect();
+        out.extend(rows);
+    } else {
+        out.extend(tracks.iter().zip(g).map(weights));
+    }
     for row in g {
         for &(d, _) in row.iter() {
             col[d] = 0.0;
         }
     }
-    weights
 }
 
 #[cfg(test)]
@@ -445,6 +504,45 @@ mod tests {
         let b = w.iter().find(|t| t.track == 21).expect("21");
         assert!(a.detections[0].1 > 0.9, "{a:?}");
         assert!(b.detections[0].1 < 0.1, "{b:?}");
+    }
+
+    /// A cloud large enough for the thread pool (60 tracks each gating 50 detections, 3 000
+    /// pairs) gets Fitzgerald's weights, against the closed form written out pair by pair.
+    #[test]
+    fn a_cloud_over_the_thread_pool_gets_fitzgeralds_weights() {
+        let p = JpdaParams::default();
+        let (nt, nd) = (60, 50);
+        let hyps: Vec<Hypothesis> = (0..nt)
+            .flat_map(|t| (0..nd).map(move |d| hyp(t, d, ((t * 7 + d * 3) % 19) as f64)))
+            .collect();
+        assert!(hyps.len() >= PARALLEL_MIN_PAIRS);
+        let w = jpda_weights(&hyps, nt, nd, &p);
+        let g = |t: usize, d: usize| {
+            let h = &hyps[t * nd + d];
+            p.pd * h.innovation.log_likelihood().exp() / p.clutter_density[3]
+        };
+        let b = 1.0 - p.pd * p.pg;
+        for t in 0..nt {
+            let st: f64 = (0..nd).map(|d| g(t, d)).sum();
+            let beta: Vec<f64> = (0..nd)
+                .map(|d| {
+                    let sj: f64 = (0..nt).map(|u| g(u, d)).sum();
+                    g(t, d) / (st + sj - g(t, d) + b)
+                })
+                .collect();
+            let assigned: f64 = beta.iter().sum();
+            let w0 = (1.0 - assigned).max(b / (st + b));
+            let total = w0 + assigned;
+            assert_eq!(w[t].track, t);
+            assert!((w[t].missed - w0 / total).abs() < 1e-9, "track {t}");
+            for (d, &(det, x)) in w[t].detections.iter().enumerate() {
+                assert_eq!(det, d);
+                assert!(
+                    (x - beta[d] / total).abs() < 1e-9,
+                    "track {t}, detection {d}"
+                );
+            }
+        }
     }
 
     /// The weights of a pairing do not depend on the order the hypotheses come in (the tracker

@@ -494,7 +494,7 @@ fn hybrid_association_sends_only_clusters_larger_than_exact_jpda_to_jpda() {
     };
     assert_eq!(tracks(&sparse), vec![0, 1]);
     assert_eq!(dense.len(), 1, "one dense cluster");
-    let dense: Vec<Hypothesis> = dense[0].iter().map(|h| **h).collect();
+    let dense: Vec<Hypothesis> = dense[0].iter().flat_map(|r| r.iter().copied()).collect();
     assert_eq!(tracks(&dense), (2..12).collect::<Vec<_>>());
     assert_eq!(sparse.len() + dense.len(), hyps.len());
 }
