@@ -352,7 +352,10 @@ pub fn update(
 pub struct PdaDetections<'a> {
     first: &'a Observation,
     dim: usize,
-    r: Vec<[f64; 4]>,
+    n: usize,
+    /// The residuals r_j by component, one array each (a model's likelihoods are taken four
+    /// detections at a time), padded with zeros to a multiple of four; `dim` of them used.
+    r: [Vec<f64>; 4],
     b: f64,
     r1: [f64; 4],
     r2: [[f64; 4]; 4],
@@ -365,19 +368,20 @@ impl<'a> PdaDetections<'a> {
         if obs.iter().any(|(o, _)| o.dim() != dim) {
             return None;
         }
-        let mut r = Vec::with_capacity(obs.len());
-        let (mut b, mut r1, mut r2) = (0.0, [0.0; 4], [[0.0; 4]; 4]);
-        for (o, w) in obs {
-            let rj = o.residual(&o.z, &first.z);
-            b += w;
-            for i in 0..dim {
-                r1[i] += w * rj[i];
-                for k in 0..=i {
-                    r2[i][k] += w * rj[i] * rj[k];
-                }
+        let n = obs.len();
+        let padded = n.next_multiple_of(4);
+        let mut r: [Vec<f64>; 4] = std::array::from_fn(|i| {
+            if i < dim {
+                vec![0.0; padded]
+            } else {
+                Vec::new()
             }
-            r.push(rj);
-        }
+        });
+        let (b, r1, mut r2) = match dim {
+            2 => sums::<2>(obs, first, &mut r),
+            3 => sums::<3>(obs, first, &mut r),
+            _ => sums::<4>(obs, first, &mut r),
+        };
         for i in 0..dim {
             for k in 0..i {
                 r2[k][i] = r2[i][k];
@@ -386,6 +390,7 @@ impl<'a> PdaDetections<'a> {
         Some(Self {
             first,
             dim,
+            n,
             r,
             b,
             r1,
@@ -394,12 +399,55 @@ impl<'a> PdaDetections<'a> {
     }
 
     pub fn len(&self) -> usize {
-        self.r.len()
+        self.n
     }
 
     pub fn is_empty(&self) -> bool {
-        self.r.is_empty()
+        self.n == 0
     }
+}
+
+/// [`PdaDetections::new`]'s pass over the detections, for `M` components: each residual from
+/// the first detection into `r` (columns of at least the detections' length), and B, R₁ and
+/// R₂'s lower triangle (the residual as
+/// [`Observation::residual`] takes it, with the angle known once).
+#[allow(clippy::type_complexity)]
+fn sums<const M: usize>(
+    obs: &[(&Observation, f64)],
+    first: &Observation,
+    r: &mut [Vec<f64>; 4],
+) -> (f64, [f64; 4], [[f64; 4]; 4]) {
+    use std::f64::consts::{PI, TAU};
+    let angle = (0..M).find(|&i| first.is_angle(i)).unwrap_or(usize::MAX);
+    let (mut b, mut r1, mut r2) = (0.0, [0.0; M], [[0.0; M]; M]);
+    // (Written in place, the columns sized already: no call in the loop, the sums stay in
+    // registers.)
+    let [c0, c1, c2, c3] = r;
+    let cols: [&mut [f64]; 4] = [c0, c1, c2, c3];
+    for (j, &(o, w)) in obs.iter().enumerate() {
+        let mut rj = [0.0; M];
+        for i in 0..M {
+            rj[i] = o.z[i] - first.z[i];
+            if i == angle && !(-PI < rj[i] && rj[i] <= PI) {
+                rj[i] = (rj[i] + PI).rem_euclid(TAU) - PI;
+            }
+        }
+        b += w;
+        for i in 0..M {
+            r1[i] += w * rj[i];
+            for k in 0..=i {
+                r2[i][k] += w * rj[i] * rj[k];
+            }
+            cols[i][j] = rj[i];
+        }
+    }
+    let mut s1 = [0.0; 4];
+    let mut s2 = [[0.0; 4]; 4];
+    for i in 0..M {
+        s1[i] = r1[i];
+        s2[i][..M].copy_from_slice(&r2[i]);
+    }
+    (b, s1, s2)
 }
 
 /// Probabilistic data association update (Bar-Shalom & Tse 1975; Bar-Shalom, Daum & Huang
@@ -487,26 +535,36 @@ fn pda_m<const M: usize>(
         }
     }
     let ll0 = -0.5 * (log_det + M as f64 * (2.0 * std::f64::consts::PI).ln()) + ln_ratio_scale;
-    let mut terms = Vec::with_capacity(set.len() + 1);
-    terms.push(ln_miss);
-    let mut max = ln_miss;
-    for r in &set.r {
-        let mut d2 = 0.0;
-        for i in 0..M {
-            let mut y = c[i];
-            for j in 0..=i {
-                y += linv[i][j] * r[j];
+    // The detections' log-likelihood terms four at a time (the residuals by component: a loop
+    // the compiler vectorises), then the log-sum-exp with the miss term; the padding lanes
+    // (r = 0) are left out.
+    let n = set.len();
+    let lanes: Vec<[f64; 4]> = (0..n.div_ceil(4))
+        .map(|q| {
+            let rv: [&[f64]; M] = std::array::from_fn(|k| &set.r[k][4 * q..4 * q + 4]);
+            let mut d2 = [0.0; 4];
+            for i in 0..M {
+                let mut y = [c[i]; 4];
+                for k in 0..=i {
+                    for l in 0..4 {
+                        y[l] += linv[i][k] * rv[k][l];
+                    }
+                }
+                for l in 0..4 {
+                    d2[l] += y[l] * y[l];
+                }
             }
-            d2 += y * y;
-        }
-        let t = ll0 - 0.5 * d2;
-        max = max.max(t);
-        terms.push(t);
-    }
+            d2.map(|d| ll0 - 0.5 * d)
+        })
+        .collect();
+    let terms = || lanes.iter().flatten().take(n);
+    let max = terms().fold(ln_miss, |m, &t| if t > m { t } else { m });
+    // (The miss term first, then the detections in order: the sum as taken before.)
+    let sum = terms().fold((ln_miss - max).exp(), |a, t| a + (t - max).exp());
     let x = pred.x + k * nu_bar;
     let mut p = pred.p - k * m.s * k.transpose() * (1.0 - beta0) + k * spread * k.transpose();
     regularize::<N>(&mut p);
-    let ln_lik = max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln();
+    let ln_lik = max + sum.ln();
     let out = GaussianState {
         x,
         p,

@@ -1165,7 +1165,9 @@ impl MultiTargetTracker {
                 let combined = pred.combined();
                 let mut gated = Vec::new();
                 let mut tests = 0u64;
-                let mut test = |pm: &crate::filter::PredictedMeasurement, di: usize| {
+                let mut test = |gated: &mut Vec<Hypothesis>,
+                                pm: &crate::filter::PredictedMeasurement,
+                                di: usize| {
                     if skip[di] {
                         return;
                     }
@@ -1198,19 +1200,21 @@ impl MultiTargetTracker {
                             let (lo, hi) = pm.first_component_window(cfg.gate_d2[first.dim()]);
                             let start = sorted.partition_point(|&(r, _)| r < lo);
                             let len = sorted[start..].partition_point(|&(r, _)| r <= hi);
+                            // (At most the window's detections pass: no regrowth of the list.)
+                            gated.reserve(len);
                             if len * 4 >= batch.len() {
                                 // A window over much of the batch (a debris cloud's young
                                 // tracks): walked in detection order, no sort after.
                                 for (di, o) in batch.iter().enumerate() {
                                     let r = o.z[0];
                                     if r >= lo && r <= hi && gates.is_candidate(di, rough) {
-                                        test(&pm, di);
+                                        test(&mut gated, &pm, di);
                                     }
                                 }
                             } else {
                                 for &(_, di) in &sorted[start..start + len] {
                                     if gates.is_candidate(di, rough) {
-                                        test(&pm, di);
+                                        test(&mut gated, &pm, di);
                                     }
                                 }
                                 gated.sort_unstable_by_key(|h| h.detection);
@@ -1225,6 +1229,7 @@ impl MultiTargetTracker {
                         type Key = (crate::measurement::LocalFrame, usize, [f64; 4]);
                         let mut made: Vec<(Key, Option<crate::filter::PredictedMeasurement>)> =
                             Vec::new();
+                        gated.reserve(cands.len());
                         for &di in cands {
                             let obs = &batch[di];
                             let key = (obs.frame, obs.dim(), obs.sigma);
@@ -1241,7 +1246,7 @@ impl MultiTargetTracker {
                                 }
                             };
                             if let Some(pm) = made[k].1.as_ref() {
-                                test(pm, di);
+                                test(&mut gated, pm, di);
                             }
                         }
                     }
