@@ -238,6 +238,47 @@ impl PredictedMeasurement {
         (self.h[0] - half, self.h[0] + half)
     }
 
+    /// d² of detection `j` of a batch given by component (`z[i][j]`), `angle` the component
+    /// that wraps at ±π: the same arithmetic as [`PredictedMeasurement::innovation`]'s, from
+    /// the batch's columns instead of each observation (a debris cloud's young tracks each
+    /// test the whole batch: the columns stay in cache, the observations did not).
+    #[inline]
+    pub fn d2_of_column(&self, z: &[Vec<f64>; 4], angle: usize, j: usize) -> f64 {
+        match self.dim {
+            2 => self.d2_m::<2>(z, angle, j),
+            3 => self.d2_m::<3>(z, angle, j),
+            _ => self.d2_m::<4>(z, angle, j),
+        }
+    }
+
+    #[inline]
+    fn d2_m<const M: usize>(&self, z: &[Vec<f64>; 4], angle: usize, j: usize) -> f64 {
+        use std::f64::consts::{PI, TAU};
+        let mut nu = [0.0; M];
+        for i in 0..M {
+            nu[i] = z[i][j] - self.h[i];
+            if i == angle && !(-PI < nu[i] && nu[i] <= PI) {
+                nu[i] = (nu[i] + PI).rem_euclid(TAU) - PI;
+            }
+        }
+        let mut d2 = 0.0;
+        for i in 0..M {
+            for k in 0..M {
+                d2 += nu[i] * self.s_inv[i][k] * nu[k];
+            }
+        }
+        d2
+    }
+
+    /// The innovation with a d² taken already ([`PredictedMeasurement::d2_of_column`]).
+    pub fn innovation_of_d2(&self, d2: f64) -> Innovation {
+        Innovation {
+            d2,
+            log_det_s: self.log_det_s,
+            dim: self.dim,
+        }
+    }
+
     /// The innovation of a detection of the same sensor and time.
     pub fn innovation(&self, obs: &Observation) -> Innovation {
         let nu = obs.residual(&obs.z, &self.h);
@@ -673,6 +714,20 @@ mod tests {
                             obs.iter().any(|o| o.z[1] > 0.0) && obs.iter().any(|o| o.z[1] < 0.0),
                             "the azimuths straddle the cut"
                         );
+                    }
+                    // The gate's d² from a batch's columns is the innovation's, to the bit,
+                    // across the azimuth cut too.
+                    if let ObservationKind::Radar { .. } = kind {
+                        let pm = predicted_measurement(filter, &pred, &obs[0]).expect("pm");
+                        let cols: [Vec<f64>; 4] =
+                            std::array::from_fn(|i| obs.iter().map(|o| o.z[i]).collect());
+                        for (j, o) in obs.iter().enumerate() {
+                            assert_eq!(
+                                pm.d2_of_column(&cols, 1, j).to_bits(),
+                                pm.innovation(o).d2.to_bits(),
+                                "{filter:?} {kind:?}: detection {j}"
+                            );
+                        }
                     }
                     let betas = [0.30, 0.05, 0.20, 0.01, 0.15, 0.08, 0.11];
                     let weighted: Vec<(&Observation, f64)> = obs.iter().zip(betas).collect();

@@ -214,6 +214,10 @@ struct PreGateIndex {
     rays: Vec<usize>,
     /// (range, detection) by range, for a radar batch.
     by_range: Option<Vec<(f64, usize)>>,
+    /// A radar batch's measurements by component (`z[i][j]`: component i of detection j), for
+    /// the gate tests: a track in a debris cloud tests most of the batch, and these stay in
+    /// cache where the observations (hundreds of bytes each) did not.
+    columns: Option<[Vec<f64>; 4]>,
     /// Per detection: whether it passed [`Observation::validate`]. An invalid one (a
     /// non-finite or impossible value put in by a caller) is nobody's candidate and starts
     /// nothing.
@@ -276,6 +280,8 @@ impl PreGateIndex {
             v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             v
         });
+        let columns =
+            radar.then(|| std::array::from_fn(|i| batch.iter().map(|o| o.z[i]).collect()));
         Self {
             gates,
             by_x,
@@ -283,6 +289,7 @@ impl PreGateIndex {
             max_sigma,
             rays,
             by_range,
+            columns,
             valid,
             t_s,
         }
@@ -1165,6 +1172,7 @@ impl MultiTargetTracker {
                 let combined = pred.combined();
                 let mut gated = Vec::new();
                 let mut tests = 0u64;
+                let mut column_tests = 0u64;
                 let mut test = |gated: &mut Vec<Hypothesis>,
                                 pm: &crate::filter::PredictedMeasurement,
                                 di: usize| {
@@ -1202,19 +1210,44 @@ impl MultiTargetTracker {
                             let len = sorted[start..].partition_point(|&(r, _)| r <= hi);
                             // (At most the window's detections pass: no regrowth of the list.)
                             gated.reserve(len);
+                            // The tests from the batch's columns (built with the range
+                            // order: one radar, one kind, one accuracy); the detections' angle
+                            // is the azimuth, and one gate serves them all.
+                            let columns = gates.columns.as_ref();
+                            let gate = cfg.gate_d2[first.dim()];
+                            let mut test_column = |gated: &mut Vec<Hypothesis>, di: usize| {
+                                let Some(z) = columns else {
+                                    return test(gated, &pm, di);
+                                };
+                                if skip[di] {
+                                    return;
+                                }
+                                column_tests += 1;
+                                let d2 = pm.d2_of_column(z, 1, di);
+                                if d2 <= gate {
+                                    gated.push(Hypothesis {
+                                        track: ti,
+                                        detection: di,
+                                        innovation: pm.innovation_of_d2(d2),
+                                    });
+                                }
+                            };
                             if len * 4 >= batch.len() {
                                 // A window over much of the batch (a debris cloud's young
                                 // tracks): walked in detection order, no sort after.
-                                for (di, o) in batch.iter().enumerate() {
-                                    let r = o.z[0];
+                                for di in 0..batch.len() {
+                                    let r = match columns {
+                                        Some(z) => z[0][di],
+                                        None => batch[di].z[0],
+                                    };
                                     if r >= lo && r <= hi && gates.is_candidate(di, rough) {
-                                        test(&mut gated, &pm, di);
+                                        test_column(&mut gated, di);
                                     }
                                 }
                             } else {
                                 for &(_, di) in &sorted[start..start + len] {
                                     if gates.is_candidate(di, rough) {
-                                        test(&mut gated, &pm, di);
+                                        test_column(&mut gated, di);
                                     }
                                 }
                                 gated.sort_unstable_by_key(|h| h.detection);
@@ -1256,7 +1289,7 @@ impl MultiTargetTracker {
                     pred,
                     after,
                     gated,
-                    tests,
+                    tests: tests + column_tests,
                 }
             };
         // The predictions, packed where the pool wrote them: a prediction is kilobytes, and the
