@@ -409,7 +409,38 @@ impl<'a> PdaDetections<'a> {
         if obs.iter().any(|(o, _)| o.dim() != dim) {
             return None;
         }
-        let n = obs.len();
+        let at = |j: usize| {
+            let (o, w) = obs[j];
+            (o.z, w)
+        };
+        Some(Self::from_measurements(first, obs.len(), at))
+    }
+
+    /// The same set from a batch given by component (`z[i][d]`: component i of detection d,
+    /// all of `first`'s kind and dimension) and the (detection, weight) pairs, `first` being
+    /// the first pair's observation: a track in a debris cloud weighs most of a scan, and the
+    /// columns stay in cache where the observations did not.
+    pub fn from_columns(
+        first: &'a Observation,
+        z: &[Vec<f64>; 4],
+        weighted: &[(usize, f64)],
+    ) -> Option<Self> {
+        if weighted.is_empty() || weighted.iter().any(|&(d, _)| d >= z[0].len()) {
+            return None;
+        }
+        let at = |j: usize| {
+            let (d, w) = weighted[j];
+            ([z[0][d], z[1][d], z[2][d], z[3][d]], w)
+        };
+        Some(Self::from_measurements(first, weighted.len(), at))
+    }
+
+    fn from_measurements(
+        first: &'a Observation,
+        n: usize,
+        at: impl Fn(usize) -> ([f64; 4], f64),
+    ) -> Self {
+        let dim = first.dim();
         let padded = n.next_multiple_of(4);
         let mut r: [Vec<f64>; 4] = std::array::from_fn(|i| {
             if i < dim {
@@ -419,16 +450,32 @@ impl<'a> PdaDetections<'a> {
             }
         });
         let (b, r1, mut r2) = match dim {
-            2 => sums::<2>(obs, first, &mut r),
-            3 => sums::<3>(obs, first, &mut r),
-            _ => sums::<4>(obs, first, &mut r),
+            2 => sums::<2>(
+                n,
+                |j| {
+                    let (z, w) = at(j);
+                    ([z[0], z[1]], w)
+                },
+                first,
+                &mut r,
+            ),
+            3 => sums::<3>(
+                n,
+                |j| {
+                    let (z, w) = at(j);
+                    ([z[0], z[1], z[2]], w)
+                },
+                first,
+                &mut r,
+            ),
+            _ => sums::<4>(n, &at, first, &mut r),
         };
         for i in 0..dim {
             for k in 0..i {
                 r2[k][i] = r2[i][k];
             }
         }
-        Some(Self {
+        Self {
             first,
             dim,
             n,
@@ -436,7 +483,7 @@ impl<'a> PdaDetections<'a> {
             b,
             r1,
             r2,
-        })
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -446,15 +493,21 @@ impl<'a> PdaDetections<'a> {
     pub fn is_empty(&self) -> bool {
         self.n == 0
     }
+
+    /// The measurement dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
 }
 
-/// [`PdaDetections::new`]'s pass over the detections, for `M` components: each residual from
-/// the first detection into `r` (columns of at least the detections' length), and B, R₁ and
-/// R₂'s lower triangle (the residual as
-/// [`Observation::residual`] takes it, with the angle known once).
+/// [`PdaDetections`]' pass over the detections, for `M` components: `n` detections, detection
+/// j's measurement and weight from `at(j)`; each residual from `first` into `r` (columns of
+/// at least `n`), and B, R₁ and R₂'s lower triangle (the residual as [`Observation::residual`]
+/// takes it, with the angle known once).
 #[allow(clippy::type_complexity)]
 fn sums<const M: usize>(
-    obs: &[(&Observation, f64)],
+    n: usize,
+    at: impl Fn(usize) -> ([f64; M], f64),
     first: &Observation,
     r: &mut [Vec<f64>; 4],
 ) -> (f64, [f64; 4], [[f64; 4]; 4]) {
@@ -465,10 +518,11 @@ fn sums<const M: usize>(
     // registers.)
     let [c0, c1, c2, c3] = r;
     let cols: [&mut [f64]; 4] = [c0, c1, c2, c3];
-    for (j, &(o, w)) in obs.iter().enumerate() {
+    for j in 0..n {
+        let (z, w) = at(j);
         let mut rj = [0.0; M];
         for i in 0..M {
-            rj[i] = o.z[i] - first.z[i];
+            rj[i] = z[i] - first.z[i];
             if i == angle && !(-PI < rj[i] && rj[i] <= PI) {
                 rj[i] = (rj[i] + PI).rem_euclid(TAU) - PI;
             }
@@ -740,6 +794,16 @@ mod tests {
                     };
                     let set = PdaDetections::new(&weighted).expect("set");
                     let (got, got_ll) = pda_update(filter, &pred, &set, &terms).expect("pda");
+                    // The same set from the batch's columns: the same update, to the bit.
+                    if let ObservationKind::Radar { .. } = kind {
+                        let cols: [Vec<f64>; 4] =
+                            std::array::from_fn(|i| obs.iter().map(|o| o.z[i]).collect());
+                        let pairs: Vec<(usize, f64)> = betas.iter().copied().enumerate().collect();
+                        let set = PdaDetections::from_columns(&obs[0], &cols, &pairs).expect("set");
+                        let (c, c_ll) = pda_update(filter, &pred, &set, &terms).expect("pda");
+                        assert_eq!(c_ll.to_bits(), got_ll.to_bits(), "{filter:?} {kind:?}");
+                        assert!(c.x == got.x && c.p == got.p, "{filter:?} {kind:?}");
+                    }
                     // The textbook form, detection by detection, with nalgebra's inverse.
                     let (want, want_ll) = match obs[0].dim() {
                         2 => textbook::<2>(filter, &pred, &weighted, &terms),

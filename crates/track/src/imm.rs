@@ -562,13 +562,23 @@ impl ImmState {
         beta0: f64,
         params: &crate::associate::JpdaParams,
     ) -> Option<ImmState> {
-        let dim = obs.first()?.0.dim();
+        let set = filter::PdaDetections::new(obs)?;
+        self.update_pda_set(cfg, &set, beta0, params)
+    }
+
+    /// [`ImmState::update_pda`] with the detections prepared already.
+    pub fn update_pda_set(
+        &self,
+        cfg: &ImmConfig,
+        set: &filter::PdaDetections,
+        beta0: f64,
+        params: &crate::associate::JpdaParams,
+    ) -> Option<ImmState> {
         let terms = filter::PdaTerms {
             beta0,
             ln_miss: params.ln_miss(),
-            ln_ratio_scale: params.ln_detection_scale(dim),
+            ln_ratio_scale: params.ln_detection_scale(set.dim()),
         };
-        let set = filter::PdaDetections::new(obs)?;
-        self.update_each(cfg, |_, s| filter::pda_update(cfg.filter, s, &set, &terms))
+        self.update_each(cfg, |_, s| filter::pda_update(cfg.filter, s, set, &terms))
     }
 }

@@ -940,8 +940,17 @@ impl MultiTargetTracker {
         }
         self.times.associate_ns += lap.elapsed().as_nanos() as u64;
         let mut used = vec![false; batch.len()];
-        let (events, derived) =
-            self.apply_updates(batch, t, predicted, &assignment, pda, &mut used, on_update);
+        let columns = gates.columns.as_ref();
+        let (events, derived) = self.apply_updates(
+            batch,
+            t,
+            predicted,
+            &assignment,
+            pda,
+            columns,
+            &mut used,
+            on_update,
+        );
         let pending = Pending {
             t_s: t,
             used,
@@ -1109,6 +1118,7 @@ impl MultiTargetTracker {
             predicted,
             &assignment,
             vec![None; n_tracks],
+            None,
             &mut pending.used,
             &|_| None::<()>,
         )
@@ -1325,6 +1335,7 @@ impl MultiTargetTracker {
         predicted: Vec<Predicted>,
         assignment: &[Option<usize>],
         mut pda: Vec<Option<TrackWeights>>,
+        columns: Option<&[Vec<f64>; 4]>,
         used: &mut [bool],
         on_update: &(impl Fn(&Track) -> Option<T> + Sync),
     ) -> (Vec<(usize, TrackEvent)>, Vec<(u64, T)>) {
@@ -1362,6 +1373,19 @@ impl MultiTargetTracker {
                 let obs = &batch[di];
                 // The posterior and the probability that the track was detected in this batch.
                 let result = match pda {
+                    // A batch of one radar, one kind and one accuracy (given by component):
+                    // every weighted detection shares the site.
+                    Some(tw) if columns.is_some() => {
+                        let missed = tw.missed.min(1.0);
+                        let first = tw.detections.first().map(|&(d, _)| &batch[d]);
+                        first
+                            .zip(columns)
+                            .and_then(|(f, z)| {
+                                crate::filter::PdaDetections::from_columns(f, z, &tw.detections)
+                            })
+                            .and_then(|set| pred.update_pda_set(&cfg.imm, &set, missed, &cfg.jpda))
+                            .map(|s| (s, 1.0 - missed))
+                    }
                     Some(tw) => {
                         // One sensor site and accuracy per PDA update (its residuals are taken
                         // from one detection): in a batch that mixes them, the best
