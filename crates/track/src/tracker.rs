@@ -458,6 +458,10 @@ enum PreGated<'a> {
 /// JPDA weights (`None` under GNN).
 type UpdateJob<'a> = (usize, &'a ImmState, usize, Option<TrackWeights>);
 
+/// Room for updates in a new track's history, and in a newly confirmed track's.
+const HISTORY_AT_START: usize = 4;
+const HISTORY_AT_CONFIRMATION: usize = 8;
+
 /// Longest history a tentative track keeps (updates).
 const MAX_TENTATIVE_HISTORY: usize = 32;
 
@@ -1446,6 +1450,11 @@ impl MultiTargetTracker {
                     && track.imm.position_sigma_m() <= cfg.confirm_max_sigma_m
                 {
                     track.status = TrackStatus::Confirmed;
+                    // The room a confirmed track's next updates need, taken now (in the
+                    // tentative pass) rather than by a reallocation in the confirmed pass of a
+                    // later batch, where its products wait on it.
+                    let room = HISTORY_AT_CONFIRMATION.saturating_sub(track.history.len());
+                    track.history.reserve(room);
                 }
                 // Past the out-of-sequence window the history is only needed until
                 // confirmation (a tentative track's whole history, up to a cap).
@@ -1961,7 +1970,9 @@ impl MultiTargetTracker {
         self.next_id += 1;
         let mut contributors = BTreeSet::new();
         contributors.insert((obs.owner, obs.sensor.clone()));
-        let mut history = VecDeque::new();
+        // Room for the updates up to confirmation (an entry is kilobytes: a vector growing
+        // from one would reallocate at each of the first pushes).
+        let mut history = VecDeque::with_capacity(HISTORY_AT_START);
         history.push_back((obs.clone(), imm.clone()));
         Some(Track {
             id,
