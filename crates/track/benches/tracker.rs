@@ -20,6 +20,12 @@
 //!   replayed from one snapshot, each batch's times the minimum over the replays: the code's
 //!   latency without this machine's interruptions.
 //!
+//! With live products (and in the replays), between batches the node predicts its confirmed
+//! tracks to the next batch's time (`MultiTargetTracker::predict_ahead`: it knows the
+//! schedules of the radars it tasks, which scan at a fixed revisit), when the next batch is
+//! not already waiting; that time counts as busy in the queued latency and in the speed
+//! against real time. `TP_BENCH_AHEAD=0` turns it off.
+//!
 //! - provisional: on `breakup`, the provisional products published while a full computation is
 //!   due against that full computation, split by why it was due (the reference's age or the
 //!   state's region, or a change of the IMM's model set).
@@ -49,6 +55,12 @@ fn observations(s: &Scenario, limit_s: f64) -> Vec<Vec<Observation>> {
     let owners: HashMap<_, _> = s.sensors.iter().map(|x| (x.id.clone(), x.owner)).collect();
     let (b, _) = batches(&r.detections, &owners, s.start);
     b.into_iter().filter(|b| b[0].t_s <= limit_s).collect()
+}
+
+/// Whether the node predicts its tracks to the next batch's time between batches
+/// (`TP_BENCH_AHEAD=0`: no).
+fn ahead_on() -> bool {
+    std::env::var("TP_BENCH_AHEAD").map_or(true, |v| v != "0")
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -239,6 +251,12 @@ fn replay_window(
             let bt = one_batch(&mut tr, &mut lv, &mut sc, b, ProductsPath::Live);
             let mut ph = tripoint_track::tracker::PhaseTimes::default();
             ph.add_between(&before, &tr.times);
+            // Between batches: the next one's predictions (off its clock), unless it came at
+            // the same instant (already waiting).
+            let later = |n: &&&Vec<Observation>| n[0].t_s > b[0].t_s;
+            if let Some(next) = window.get(j + 1).filter(later).filter(|_| ahead_on()) {
+                tr.predict_ahead(next[0].t_s);
+            }
             let phases = [ph.pregate_ns, ph.predict_ns, ph.associate_ns, ph.update_ns];
             let n_live = tr.tracks().len();
             match best.get_mut(j) {
@@ -586,7 +604,8 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
         .ok()
         .and_then(|v| v.parse().ok());
     let t_start = Instant::now();
-    for b in obs {
+    let ahead = ahead_on() && path == ProductsPath::Live;
+    for (k, b) in obs.iter().enumerate() {
         let arrival = b[0].t_s - t_first;
         let wait = (busy_until - arrival).max(0.0);
         let before = tracker.times.clone();
@@ -608,6 +627,14 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
         }
         max_live = max_live.max(n_live);
         busy_until = arrival + wait + service;
+        // Between batches, if the next one is not already waiting (the node idle): its
+        // predictions, busy time it may have to wait behind.
+        let idle_before = |n: &&Vec<Observation>| n[0].t_s - t_first > busy_until;
+        if let Some(next) = obs.get(k + 1).filter(idle_before).filter(|_| ahead) {
+            let t0 = Instant::now();
+            tracker.predict_ahead(next[0].t_s);
+            busy_until += t0.elapsed().as_secs_f64();
+        }
         // With TP_BENCH_SLOW_MS set, each batch at 100–199 live tracks whose last product took
         // longer than that prints its breakdown (where the latency tail comes from).
         let last_product_ms = done.iter().copied().fold(0.0, f64::max) * 1e3;
@@ -666,6 +693,16 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
         live.stale,
         live.provisional,
     );
+    if ahead {
+        let t = &tracker.times;
+        println!(
+            "predictions ahead ({tag}): {} made between batches in {:.2} s, {} used by the batches ({:.0} % of their predictions)",
+            t.predicted_ahead,
+            t.ahead_ns as f64 / 1e9,
+            t.ahead_used,
+            100.0 * t.ahead_used as f64 / t.predictions.max(1) as f64,
+        );
+    }
     if phase_batches > 0 {
         let n = phase_batches as f64;
         let per = |ns: u64| ns as f64 / n / 1e3;

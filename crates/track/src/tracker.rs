@@ -392,6 +392,20 @@ pub struct Track {
     /// still predict from the posterior. What a tracker does with a missed detection (Stone
     /// Soup appends the prediction); the estimate published stays the last posterior.
     coast: Option<ImmState>,
+    /// A prediction made ahead of a batch ([`MultiTargetTracker::predict_ahead`]): used by the
+    /// batch at exactly that time if the track still predicts from the same state.
+    ahead: Option<Box<Ahead>>,
+}
+
+/// A track's prediction to a batch's time made before the batch came, with what it was made
+/// from (a prediction is a function of these alone, so it serves only while they hold).
+#[derive(Clone, Debug)]
+struct Ahead {
+    t_s: f64,
+    base: ImmState,
+    after: usize,
+    pred: ImmState,
+    combined: GaussianState,
 }
 
 /// A track unseen for longer than this (s) is predicted on from its last coasting prediction
@@ -576,6 +590,11 @@ pub struct PhaseTimes {
     /// within the track's range window in a radar batch), and those inside the gate.
     pub gate_tests: u64,
     pub gated: u64,
+    /// [`MultiTargetTracker::predict_ahead`]: its time and the predictions it made, and the
+    /// batches' predictions taken from them.
+    pub ahead_ns: u64,
+    pub predicted_ahead: u64,
+    pub ahead_used: u64,
 }
 
 impl PhaseTimes {
@@ -590,6 +609,11 @@ impl PhaseTimes {
         self.updates += later.updates.saturating_sub(earlier.updates);
         self.gate_tests += later.gate_tests.saturating_sub(earlier.gate_tests);
         self.gated += later.gated.saturating_sub(earlier.gated);
+        self.ahead_ns += later.ahead_ns.saturating_sub(earlier.ahead_ns);
+        self.predicted_ahead += later
+            .predicted_ahead
+            .saturating_sub(earlier.predicted_ahead);
+        self.ahead_used += later.ahead_used.saturating_sub(earlier.ahead_used);
     }
 }
 
@@ -711,7 +735,13 @@ struct Predicted {
     after: usize,
     gated: Vec<Hypothesis>,
     tests: u64,
+    /// The prediction was made ahead of the batch.
+    ahead: bool,
 }
+
+/// A track near a batch: its index, the state it predicts from and where its history resumes,
+/// its pre-gate result, and any prediction made ahead.
+type Near<'a> = (usize, &'a ImmState, usize, PreGated<'a>, Option<&'a Ahead>);
 
 /// The multi-target tracker.
 #[derive(Clone, Debug)]
@@ -801,6 +831,52 @@ impl MultiTargetTracker {
         let sig_pos = s.position_sigma_m();
         let sig_vel = (s.p[(3, 3)] + s.p[(4, 4)] + s.p[(5, 5)]).max(0.0).sqrt();
         (p, sig_pos + sig_vel * dt.abs() + 50.0 * dt * dt)
+    }
+
+    /// Predicts every confirmed track to `t_s`, the time of the batch expected next (a radar's
+    /// next scan: a node knows the schedules of the radars it tasks), and keeps each
+    /// prediction for that batch. Made in the time between batches, the predictions are off
+    /// the path from the batch's detections to their products. A kept prediction serves only a
+    /// batch at exactly `t_s`, and only if the track still predicts from the very state it was
+    /// made from (a track updated in between predicts afresh), so the tracks are the same with
+    /// or without it. Returns the predictions made.
+    pub fn predict_ahead(&mut self, t_s: f64) -> usize {
+        if !t_s.is_finite() {
+            return 0;
+        }
+        let lap = std::time::Instant::now();
+        let cfg = &self.cfg;
+        let one = |track: &mut Track| -> usize {
+            if !track.is_confirmed() {
+                return 0;
+            }
+            let Some((base, after)) = track.base_before(t_s) else {
+                return 0;
+            };
+            let kept = track.ahead.as_deref();
+            if kept.is_some_and(|a| a.t_s == t_s && a.after == after && a.base == *base) {
+                return 0;
+            }
+            let base = base.clone();
+            let pred = base.predict(&cfg.imm, t_s);
+            let combined = pred.combined();
+            track.ahead = Some(Box::new(Ahead {
+                t_s,
+                base,
+                after,
+                pred,
+                combined,
+            }));
+            1
+        };
+        let n: usize = if self.tracks.len() >= PARALLEL_MIN_TRACKS {
+            self.tracks.par_iter_mut().map(one).sum()
+        } else {
+            self.tracks.iter_mut().map(one).sum()
+        };
+        self.times.ahead_ns += lap.elapsed().as_nanos() as u64;
+        self.times.predicted_ahead += n as u64;
+        n
     }
 
     /// Processes one batch: the detections of one sensor at one time. Returns what happened to
@@ -1151,7 +1227,7 @@ impl MultiTargetTracker {
         // or in a radar batch only known to exist (each is tested in the track's range window).
         // Whether a track is near the batch counts every detection, taken or not: a track near
         // it is predicted (and coasts on the prediction if it gets nothing).
-        let mut near: Vec<(usize, &ImmState, usize, PreGated)> = Vec::new();
+        let mut near: Vec<Near> = Vec::new();
         for (ti, track) in self.tracks.iter().enumerate() {
             if track.is_confirmed() != (pass == Pass::Confirmed) {
                 continue;
@@ -1171,7 +1247,7 @@ impl MultiTargetTracker {
                 PreGated::Listed(std::mem::take(&mut candidates))
             };
             if let Some((base, after)) = track.base_before(t) {
-                near.push((ti, base, after, pre));
+                near.push((ti, base, after, pre, track.ahead.as_deref()));
             }
         }
         let pregate_ns = lap.elapsed().as_nanos() as u64;
@@ -1180,132 +1256,137 @@ impl MultiTargetTracker {
         // are enough of them, collected in track order (the same hypotheses, in the same order,
         // as one thread makes).
         let cfg = &self.cfg;
-        let predict_and_gate =
-            |&(ti, base, after, ref pre): &(usize, &ImmState, usize, PreGated)| {
-                let pred = base.predict(&cfg.imm, t);
-                let combined = pred.combined();
-                let mut gated = Vec::new();
-                let mut tests = 0u64;
-                let mut column_tests = 0u64;
-                let mut test = |gated: &mut Vec<Hypothesis>,
-                                pm: &crate::filter::PredictedMeasurement,
-                                di: usize| {
-                    if skip[di] {
-                        return;
-                    }
-                    let obs = &batch[di];
-                    tests += 1;
-                    let inn = pm.innovation(obs);
-                    if inn.d2 <= cfg.gate_d2[obs.dim()] {
-                        gated.push(Hypothesis {
-                            track: ti,
-                            detection: di,
-                            innovation: inn,
-                        });
-                    }
-                };
-                match pre {
-                    // A radar batch: the candidates inside the track's range window, in detection
-                    // order (the same hypotheses as testing every candidate). The predicted
-                    // measurement is made, as below, with the first candidate (skipped or not).
-                    &PreGated::InRange(rough, sorted) => {
-                        let first_candidate =
-                            (0..batch.len()).find(|&di| gates.is_candidate(di, rough));
-                        let pm = first_candidate.and_then(|d0| {
-                            crate::filter::predicted_measurement(
-                                cfg.imm.filter,
-                                &combined,
-                                &batch[d0],
-                            )
-                        });
-                        if let Some(pm) = pm {
-                            let (lo, hi) = pm.first_component_window(cfg.gate_d2[first.dim()]);
-                            let start = sorted.partition_point(|&(r, _)| r < lo);
-                            let len = sorted[start..].partition_point(|&(r, _)| r <= hi);
-                            // (At most the window's detections pass: no regrowth of the list.)
-                            gated.reserve(len);
-                            // The tests from the batch's columns (built with the range
-                            // order: one radar, one kind, one accuracy); the detections' angle
-                            // is the azimuth, and one gate serves them all.
-                            let columns = gates.columns.as_ref();
-                            let gate = cfg.gate_d2[first.dim()];
-                            let mut test_column = |gated: &mut Vec<Hypothesis>, di: usize| {
-                                let Some(z) = columns else {
-                                    return test(gated, &pm, di);
-                                };
-                                if skip[di] {
-                                    return;
-                                }
-                                column_tests += 1;
-                                let d2 = pm.d2_of_column(z, 1, di);
-                                if d2 <= gate {
-                                    gated.push(Hypothesis {
-                                        track: ti,
-                                        detection: di,
-                                        innovation: pm.innovation_of_d2(d2),
-                                    });
-                                }
-                            };
-                            if len * 4 >= batch.len() {
-                                // A window over much of the batch (a debris cloud's young
-                                // tracks): walked in detection order, no sort after.
-                                for di in 0..batch.len() {
-                                    let r = match columns {
-                                        Some(z) => z[0][di],
-                                        None => batch[di].z[0],
-                                    };
-                                    if r >= lo && r <= hi && gates.is_candidate(di, rough) {
-                                        test_column(&mut gated, di);
-                                    }
-                                }
-                            } else {
-                                for &(_, di) in &sorted[start..start + len] {
-                                    if gates.is_candidate(di, rough) {
-                                        test_column(&mut gated, di);
-                                    }
-                                }
-                                gated.sort_unstable_by_key(|h| h.detection);
-                            }
-                        }
-                    }
-                    PreGated::Listed(cands) => {
-                        // One predicted measurement per track, sensor site, measurement
-                        // dimension (detections with and without range rate differ in it) and
-                        // accuracy (its noise is in S): a batch is one sensor at one time, but
-                        // a caller may mix them, and a sensor may report each detection's own.
-                        type Key = (crate::measurement::LocalFrame, usize, [f64; 4]);
-                        let mut made: Vec<(Key, Option<crate::filter::PredictedMeasurement>)> =
-                            Vec::new();
-                        gated.reserve(cands.len());
-                        for &di in cands {
-                            let obs = &batch[di];
-                            let key = (obs.frame, obs.dim(), obs.sigma);
-                            let k = match made.iter().position(|(k, _)| *k == key) {
-                                Some(k) => k,
-                                None => {
-                                    let pm = crate::filter::predicted_measurement(
-                                        cfg.imm.filter,
-                                        &combined,
-                                        obs,
-                                    );
-                                    made.push((key, pm));
-                                    made.len() - 1
-                                }
-                            };
-                            if let Some(pm) = made[k].1.as_ref() {
-                                test(&mut gated, pm, di);
-                            }
-                        }
-                    }
-                }
-                Predicted {
-                    track: ti,
-                    pred,
-                    after,
-                    gated,
-                    tests: tests + column_tests,
+        let predict_and_gate = |&(ti, base, after, ref pre, ahead): &Near| {
+            // The prediction made ahead of this batch, if made from the very state the
+            // track predicts from now (else afresh: the same function of the same state).
+            let ahead = ahead.filter(|a| a.t_s == t && a.after == after && a.base == *base);
+            let (pred, combined) = match ahead {
+                Some(a) => (a.pred.clone(), a.combined.clone()),
+                None => {
+                    let pred = base.predict(&cfg.imm, t);
+                    let combined = pred.combined();
+                    (pred, combined)
                 }
             };
+            let mut gated = Vec::new();
+            let mut tests = 0u64;
+            let mut column_tests = 0u64;
+            let mut test = |gated: &mut Vec<Hypothesis>,
+                            pm: &crate::filter::PredictedMeasurement,
+                            di: usize| {
+                if skip[di] {
+                    return;
+                }
+                let obs = &batch[di];
+                tests += 1;
+                let inn = pm.innovation(obs);
+                if inn.d2 <= cfg.gate_d2[obs.dim()] {
+                    gated.push(Hypothesis {
+                        track: ti,
+                        detection: di,
+                        innovation: inn,
+                    });
+                }
+            };
+            match pre {
+                // A radar batch: the candidates inside the track's range window, in detection
+                // order (the same hypotheses as testing every candidate). The predicted
+                // measurement is made, as below, with the first candidate (skipped or not).
+                &PreGated::InRange(rough, sorted) => {
+                    let first_candidate =
+                        (0..batch.len()).find(|&di| gates.is_candidate(di, rough));
+                    let pm = first_candidate.and_then(|d0| {
+                        crate::filter::predicted_measurement(cfg.imm.filter, &combined, &batch[d0])
+                    });
+                    if let Some(pm) = pm {
+                        let (lo, hi) = pm.first_component_window(cfg.gate_d2[first.dim()]);
+                        let start = sorted.partition_point(|&(r, _)| r < lo);
+                        let len = sorted[start..].partition_point(|&(r, _)| r <= hi);
+                        // (At most the window's detections pass: no regrowth of the list.)
+                        gated.reserve(len);
+                        // The tests from the batch's columns (built with the range
+                        // order: one radar, one kind, one accuracy); the detections' angle
+                        // is the azimuth, and one gate serves them all.
+                        let columns = gates.columns.as_ref();
+                        let gate = cfg.gate_d2[first.dim()];
+                        let mut test_column = |gated: &mut Vec<Hypothesis>, di: usize| {
+                            let Some(z) = columns else {
+                                return test(gated, &pm, di);
+                            };
+                            if skip[di] {
+                                return;
+                            }
+                            column_tests += 1;
+                            let d2 = pm.d2_of_column(z, 1, di);
+                            if d2 <= gate {
+                                gated.push(Hypothesis {
+                                    track: ti,
+                                    detection: di,
+                                    innovation: pm.innovation_of_d2(d2),
+                                });
+                            }
+                        };
+                        if len * 4 >= batch.len() {
+                            // A window over much of the batch (a debris cloud's young
+                            // tracks): walked in detection order, no sort after.
+                            for di in 0..batch.len() {
+                                let r = match columns {
+                                    Some(z) => z[0][di],
+                                    None => batch[di].z[0],
+                                };
+                                if r >= lo && r <= hi && gates.is_candidate(di, rough) {
+                                    test_column(&mut gated, di);
+                                }
+                            }
+                        } else {
+                            for &(_, di) in &sorted[start..start + len] {
+                                if gates.is_candidate(di, rough) {
+                                    test_column(&mut gated, di);
+                                }
+                            }
+                            gated.sort_unstable_by_key(|h| h.detection);
+                        }
+                    }
+                }
+                PreGated::Listed(cands) => {
+                    // One predicted measurement per track, sensor site, measurement
+                    // dimension (detections with and without range rate differ in it) and
+                    // accuracy (its noise is in S): a batch is one sensor at one time, but
+                    // a caller may mix them, and a sensor may report each detection's own.
+                    type Key = (crate::measurement::LocalFrame, usize, [f64; 4]);
+                    let mut made: Vec<(Key, Option<crate::filter::PredictedMeasurement>)> =
+                        Vec::new();
+                    gated.reserve(cands.len());
+                    for &di in cands {
+                        let obs = &batch[di];
+                        let key = (obs.frame, obs.dim(), obs.sigma);
+                        let k = match made.iter().position(|(k, _)| *k == key) {
+                            Some(k) => k,
+                            None => {
+                                let pm = crate::filter::predicted_measurement(
+                                    cfg.imm.filter,
+                                    &combined,
+                                    obs,
+                                );
+                                made.push((key, pm));
+                                made.len() - 1
+                            }
+                        };
+                        if let Some(pm) = made[k].1.as_ref() {
+                            test(&mut gated, pm, di);
+                        }
+                    }
+                }
+            }
+            Predicted {
+                track: ti,
+                pred,
+                after,
+                gated,
+                tests: tests + column_tests,
+                ahead: ahead.is_some(),
+            }
+        };
         // The predictions, packed where the pool wrote them: a prediction is kilobytes, and the
         // updates read them in place.
         let mut predicted: Vec<Predicted> = if near.len() >= PARALLEL_MIN_TRACKS {
@@ -1316,6 +1397,7 @@ impl MultiTargetTracker {
         let mut hyps = Vec::with_capacity(predicted.iter().map(|p| p.gated.len()).sum());
         for p in &mut predicted {
             self.times.gate_tests += p.tests;
+            self.times.ahead_used += u64::from(p.ahead);
             hyps.append(&mut p.gated);
         }
         self.times.pregate_ns += pregate_ns;
@@ -1986,6 +2068,7 @@ impl MultiTargetTracker {
             early: None,
             history,
             coast: None,
+            ahead: None,
         })
     }
 }
@@ -2023,6 +2106,7 @@ mod tests {
             early: None,
             history: VecDeque::new(),
             coast: None,
+            ahead: None,
         }
     }
 
@@ -2158,6 +2242,45 @@ mod tests {
     /// 250 m below [`X`]: four sigmas of two 40-m tracks apart, outside the χ² merge gate.
     fn below() -> [f64; 6] {
         lowered(250.0)
+    }
+
+    /// A prediction made ahead for t = 20 s, and a batch at 19 s that updates the track before
+    /// the one at 20 s comes: the kept prediction is from a state the track no longer predicts
+    /// from (its history, past the out-of-sequence window, is as long as before), so the batch
+    /// at 20 s predicts afresh; one made after it, for 21 s, is used. Either way the track is
+    /// the one a tracker without predictions ahead makes, to the bit.
+    #[test]
+    fn a_prediction_made_ahead_serves_only_the_state_it_was_made_from() {
+        let (mut plain, mut ahead) = (
+            tracking_7(TrackerConfig::default()),
+            tracking_7(TrackerConfig::default()),
+        );
+        for k in 1..=11 {
+            let b = [detection(X, k as f64)];
+            if k == 9 {
+                ahead.predict_ahead(20.0);
+            }
+            let len = ahead.tracks[0].history.len();
+            if k == 11 {
+                ahead.predict_ahead(21.0);
+            }
+            plain.process_batch(&b);
+            ahead.process_batch(&b);
+            if k == 9 {
+                assert_eq!(
+                    ahead.tracks[0].history.len(),
+                    len,
+                    "a history of constant length"
+                );
+            }
+            assert!(
+                ahead.tracks[0].imm == plain.tracks[0].imm,
+                "at {} s",
+                10 + k
+            );
+        }
+        assert_eq!(ahead.times.predicted_ahead, 2);
+        assert_eq!(ahead.times.ahead_used, 1, "only the one made for 21 s");
     }
 
     #[test]

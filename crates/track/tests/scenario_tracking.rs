@@ -601,3 +601,35 @@ fn debris_slowing_down_in_the_air_is_never_called_powered() {
         "{powered} of {down} updates below 100 km on the way down called powered"
     );
 }
+
+/// Predictions made ahead of a batch ([`MultiTargetTracker::predict_ahead`]: the node knowing
+/// its radars' next scans) leave every track as it is without them, to the bit, and are used.
+/// One made two batches ahead serves only the tracks the batch in between left alone; one made
+/// for a time no batch has serves nothing.
+#[test]
+fn predictions_made_ahead_change_no_track() {
+    let s = load("srbm-salvo");
+    let r = run(&s, &mut |_| {}).expect("runs");
+    let owners: HashMap<_, _> = s.sensors.iter().map(|x| (x.id.clone(), x.owner)).collect();
+    let (batches, _) = batches(&r.detections, &owners, s.start);
+    let plain = track(&s, &r, |_, _| {});
+    let mut ahead = MultiTargetTracker::new(TrackerConfig::default());
+    for (k, b) in batches.iter().enumerate() {
+        ahead.process_batch(b);
+        let t = match k % 3 {
+            0 => batches.get(k + 1).map(|n| n[0].t_s),
+            1 => batches.get(k + 2).map(|n| n[0].t_s),
+            _ => Some(b[0].t_s + 0.37),
+        };
+        if let Some(t) = t {
+            ahead.predict_ahead(t);
+        }
+    }
+    assert_eq!(plain.tracks().len(), ahead.tracks().len());
+    for (a, b) in plain.tracks().iter().zip(ahead.tracks()) {
+        assert_eq!((a.id, a.hits, a.status), (b.id, b.hits, b.status));
+        assert!(a.imm == b.imm, "track {}: the estimates differ", a.id);
+    }
+    let (made, used) = (ahead.times.predicted_ahead, ahead.times.ahead_used);
+    assert!(used > 100 && used < made, "{used} of {made} used");
+}
