@@ -1,0 +1,106 @@
+//! One batch of `breakup` replayed many times from a snapshot taken just before it: the
+//! confirmed pass alone (`update_batch`, no products), the minimum over the replays of its
+//! time and of each of the tracker's phases. For the debris cloud's onset (t 260.45 s, 130
+//! young confirmed tracks each gating ~210 detections), where the latency tail comes from.
+//!
+//! `cargo run --release -p tripoint-track --example onset -- 260.45 [REPLAYS]`
+//!
+//! - `AHEAD=1`: the tracks predicted to the batch's time before each replay
+//!   (`MultiTargetTracker::predict_ahead`, off the clock).
+//! - `PERF_CTL=FIFO PERF_ACK=FIFO`: `perf record -D -1 --control fifo:FIFO,FIFO …` samples only
+//!   the timed passes (perf's control fifos, made with `mkfifo`).
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::time::Instant;
+
+use tripoint_sim::scenario::Scenario;
+use tripoint_sim::world::run;
+use tripoint_track::feed::batches;
+use tripoint_track::{MultiTargetTracker, TrackerConfig};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let t_batch: f64 = args
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("usage: onset BATCH_TIME_S [REPLAYS]");
+    let replays: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let path = format!(
+        "{}/../../scenarios/breakup.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let s = Scenario::from_toml(&std::fs::read_to_string(path).expect("readable scenario"))
+        .expect("valid scenario");
+    let r = run(&s, &mut |_| {}).expect("simulates");
+    let owners: HashMap<_, _> = s.sensors.iter().map(|x| (x.id.clone(), x.owner)).collect();
+    let (obs, _) = batches(&r.detections, &owners, s.start);
+    let ahead = std::env::var("AHEAD").is_ok_and(|v| v == "1");
+    let fifo = |var: &str, write: bool| {
+        std::env::var(var).ok().map(|p| {
+            std::fs::OpenOptions::new()
+                .read(!write)
+                .write(write)
+                .open(p)
+                .expect("a perf control fifo")
+        })
+    };
+    let (mut ctl, mut ack) = (fifo("PERF_CTL", true), fifo("PERF_ACK", false));
+    let mut perf = |m: &str| {
+        if let (Some(c), Some(a)) = (ctl.as_mut(), ack.as_mut()) {
+            c.write_all(m.as_bytes()).expect("perf control");
+            let mut buf = [0u8; 5];
+            let _ = a.read(&mut buf);
+        }
+    };
+    let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
+    for b in &obs {
+        if (b[0].t_s - t_batch).abs() >= 0.005 {
+            tracker.process_batch(b);
+            continue;
+        }
+        let confirmed = tracker.tracks().iter().filter(|t| t.is_confirmed()).count();
+        // Minimum over the replays: the pass, then pre-gate, predict and gate, associate,
+        // update (µs).
+        let mut best = [u64::MAX; 5];
+        let mut gated = 0;
+        for _ in 0..replays {
+            let mut c = tracker.clone();
+            if ahead {
+                c.predict_ahead(b[0].t_s);
+            }
+            let before = c.times.clone();
+            perf("enable\n");
+            let t0 = Instant::now();
+            let step = c.update_batch(b);
+            let pass = t0.elapsed().as_nanos() as u64;
+            perf("disable\n");
+            let after = step.tracker().times.clone();
+            drop(step);
+            gated = after.gated - before.gated;
+            let v = [
+                pass,
+                after.pregate_ns - before.pregate_ns,
+                after.predict_ns - before.predict_ns,
+                after.associate_ns - before.associate_ns,
+                after.update_ns - before.update_ns,
+            ];
+            for (a, x) in best.iter_mut().zip(v) {
+                *a = (*a).min(x / 1000);
+            }
+        }
+        println!(
+            "t {:.2} s, {} ({confirmed} confirmed tracks, {} detections, {gated} gated pairs, predictions ahead: {ahead}): confirmed pass {} µs; pre-gate {}, predict and gate {}, associate {}, update {} µs (minimum of {replays})",
+            b[0].t_s,
+            b[0].sensor,
+            b.len(),
+            best[0],
+            best[1],
+            best[2],
+            best[3],
+            best[4],
+        );
+        return;
+    }
+    eprintln!("no batch at {t_batch} s");
+}
