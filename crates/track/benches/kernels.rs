@@ -4,7 +4,8 @@
 //! a debris cloud's per-pair work: a PDA update over 200 detections and 200 gate tests, and the
 //! association of a scan at a breakup's first instant (130 tracks each gating the same 210
 //! detections: the hybrid split and the JPDA weights of its one dense cluster). These set the
-//! cost of every detection in a dense scan.
+//! cost of every detection in a dense scan. And a track's full products, which a track with
+//! nothing to linearise them from waits for.
 //!
 //! `cargo bench -p tripoint-track --bench kernels`
 
@@ -92,6 +93,13 @@ fn bench(c: &mut Criterion) {
             }
             t0.elapsed() / 256
         })
+    });
+    // A track's full products (the mean's flight to the ground with its apogee and ground
+    // track, and the 14 sigma points' flights, together over the thread pool): what a track
+    // with no reference to linearise from waits for.
+    let e = s.combined();
+    c.bench_function("products, full (15 flights to the ground)", |b| {
+        b.iter(|| tripoint_track::products::products_with_linearisation(black_box(&e), 0.0, None))
     });
     c.bench_function("imm predict 5 s", |b| {
         b.iter(|| black_box(&s).predict(&cfg, black_box(5.0)))

@@ -221,12 +221,27 @@ fn fly(t0: f64, y: [f64; 6], c: f64, record: bool, max_s: f64) -> Flight {
 }
 
 fn fly_with(tol: Tolerances, t0: f64, y: [f64; 6], c: f64, record: bool, max_s: f64) -> Flight {
+    fly_sampled(tol, t0, y, c, record, max_s, false)
+}
+
+/// [`fly_with`]; with `every_sample`, the apogee sampled in every step (the reference for the
+/// test of the steps it skips).
+fn fly_sampled(
+    tol: Tolerances,
+    t0: f64,
+    y: [f64; 6],
+    c: f64,
+    record: bool,
+    max_s: f64,
+    every_sample: bool,
+) -> Flight {
     let beta = 1000.0 / c.clamp(0.02, 100.0);
     let dynamics = BallisticDynamics(ForceModel::with_tabulated_drag(beta));
     let mut ig = Dopri5::new(tol);
     let mut apogee = (t0, height_above_ellipsoid_m([y[0], y[1], y[2]]));
     let mut ground = Vec::new();
     let mut next_ground = t0;
+    let mut fell_before = false;
     let h0 = apogee.1;
     let out = ig.integrate(
         &dynamics,
@@ -245,18 +260,54 @@ fn fly_with(tol: Tolerances, t0: f64, y: [f64; 6], c: f64, record: bool, max_s: 
         },
         |step| {
             if record {
+                // The apogee is the highest of samples every 2 s of each step. A step of at
+                // most 120 s holds at most one turning point of the height (they are half an
+                // orbit apart), so a step that climbs at both ends climbs all through (the
+                // radial velocity above 1 % of the speed: more than the 0.19° between the
+                // radius and the ellipsoid's normal can turn, so the geodetic height climbs
+                // too), and its highest sample is its last; and a step that falls at both ends
+                // after a step that started falling is below that one's samples. Only the other
+                // steps (about the apogee) need every sample for it (the same apogee and ground
+                // track as sampling every one: test `a_flight_records_the_apogee_of_its_samples`).
+                let vertical = |y: [f64; 6]| {
+                    let (r, v) = vec3::split(&y);
+                    let margin = 0.01 * vec3::norm(r) * vec3::norm(v);
+                    let rv = vec3::dot(r, v);
+                    (rv > margin, rv < -margin)
+                };
+                let (climbs_from, falls_from) = vertical(step.y0());
+                let (climbs_to, falls_to) = vertical(step.eval(step.t1_s()));
+                let apogee_in = if every_sample {
+                    ApogeeIn::Every
+                } else if climbs_from && climbs_to {
+                    ApogeeIn::Last
+                } else if fell_before && falls_from && falls_to {
+                    ApogeeIn::None
+                } else {
+                    ApogeeIn::Every
+                };
+                fell_before = falls_from;
                 let mut t = step.t0_s;
                 while t <= step.t1_s() {
-                    let s = step.eval(t);
-                    let h = height_above_ellipsoid_m([s[0], s[1], s[2]]);
-                    if h > apogee.1 {
-                        apogee = (t, h);
-                    }
-                    if t >= next_ground {
-                        if let Ok(g) = Geodetic::from_ecef_m([s[0], s[1], s[2]]) {
-                            ground.push([g.lat_deg(), g.lon_deg()]);
+                    let sample_apogee = match apogee_in {
+                        ApogeeIn::Every => true,
+                        ApogeeIn::Last => t + 2.0 > step.t1_s(),
+                        ApogeeIn::None => false,
+                    };
+                    if sample_apogee || t >= next_ground {
+                        let s = step.eval(t);
+                        if sample_apogee {
+                            let h = height_above_ellipsoid_m([s[0], s[1], s[2]]);
+                            if h > apogee.1 {
+                                apogee = (t, h);
+                            }
                         }
-                        next_ground += 30.0;
+                        if t >= next_ground {
+                            if let Ok(g) = Geodetic::from_ecef_m([s[0], s[1], s[2]]) {
+                                ground.push([g.lat_deg(), g.lon_deg()]);
+                            }
+                            next_ground += 30.0;
+                        }
                     }
                     t += 2.0;
                 }
@@ -272,6 +323,13 @@ fn fly_with(tol: Tolerances, t0: f64, y: [f64; 6], c: f64, record: bool, max_s: 
         apogee,
         ground,
     }
+}
+
+/// Which of a step's samples can hold the flight's apogee ([`fly_sampled`]).
+enum ApogeeIn {
+    Every,
+    Last,
+    None,
 }
 
 /// Mean position (ECEF) and time of a set of ground points, and the geodetic point under it.
@@ -474,37 +532,40 @@ pub fn products_with_linearisation(
     early: Option<(&GaussianState, f64)>,
 ) -> (Products, Option<ImpactLinearisation>) {
     let (classification, evidence) = classify(s, boost_probability);
-    let mean = fly(s.t_s, s.rv(), s.x[DRAG], true, 3.0 * 3600.0);
+    // No flight noise is added on the way to the ground: above the atmosphere the dynamics
+    // are the whole story, and inside it the drag parameter's uncertainty carries the rest.
+    // (A white-acceleration density of 3.5·10⁻³ was added here while a ghost track on the
+    // ICBM's warhead and its spent stage made the errors; without the ghost it was the largest
+    // part of ellipses far too wide: the truth's median d² on the lofted ICBM 0.03 with it,
+    // 0.48 without, 1.39 for calibrated ellipses.)
+    let sigma = (classification != Classification::Orbital)
+        .then(|| marginal7(s))
+        .flatten()
+        .and_then(|(x7, p7)| Some((x7, (p7 * SIGMA_SPREAD).cholesky()?.l())));
+    // The mean's flight and the sigma points' are independent: together over the thread pool,
+    // so a track whose products wait for this computation gets them from both cores (the
+    // sigma points in order; any flight that never lands voids them all, and they count only
+    // if the mean's lands: they are flown alongside it, not after).
+    let (mean, pts) = rayon::join(
+        || fly(s.t_s, s.rv(), s.x[DRAG], true, 3.0 * 3600.0),
+        || {
+            let (x7, l) = sigma.as_ref()?;
+            (0..2 * N7)
+                .into_par_iter()
+                .map(|k| {
+                    let sign = if k < N7 { 1.0 } else { -1.0 };
+                    let xi = x7 + l.column(k % N7) * sign;
+                    let y = [xi[0], xi[1], xi[2], xi[3], xi[4], xi[5]];
+                    fly(s.t_s, y, xi[6].exp(), false, 3.0 * 3600.0).impact
+                })
+                .collect::<Option<Vec<_>>>()
+        },
+    );
     let mut impact = None;
     let mut linearisation = None;
-    if classification != Classification::Orbital && mean.impact.is_some() {
-        if let Some((x7, p7)) = marginal7(s) {
-            // No flight noise is added on the way to the ground: above the atmosphere the
-            // dynamics are the whole story, and inside it the drag parameter's uncertainty
-            // carries the rest. (A white-acceleration density of 3.5·10⁻³ was added here while
-            // a ghost track on the ICBM's warhead and its spent stage made the errors; without
-            // the ghost it was the largest part of ellipses far too wide: the truth's median d²
-            // on the lofted ICBM 0.03 with it, 0.48 without, 1.39 for calibrated ellipses.)
-            if let Some(chol) = (p7 * SIGMA_SPREAD).cholesky() {
-                let l = chol.l();
-                // The sigma points' flights are independent: over the thread pool, so a track
-                // whose products wait for this computation gets them from both cores (in order;
-                // any flight that never lands voids them all).
-                let pts: Option<Vec<_>> = (0..2 * N7)
-                    .into_par_iter()
-                    .map(|k| {
-                        let sign = if k < N7 { 1.0 } else { -1.0 };
-                        let xi = x7 + l.column(k % N7) * sign;
-                        let y = [xi[0], xi[1], xi[2], xi[3], xi[4], xi[5]];
-                        fly(s.t_s, y, xi[6].exp(), false, 3.0 * 3600.0).impact
-                    })
-                    .collect();
-                if let Some(pts) = pts {
-                    impact = ground_estimate(&pts).map(|g| scaled(g, N7 as f64 / SIGMA_SPREAD));
-                    linearisation = ImpactLinearisation::fit(s.t_s, x7, l, &pts);
-                }
-            }
-        }
+    if let (Some((x7, l)), Some(pts), Some(_)) = (sigma, pts, mean.impact) {
+        impact = ground_estimate(&pts).map(|g| scaled(g, N7 as f64 / SIGMA_SPREAD));
+        linearisation = ImpactLinearisation::fit(s.t_s, x7, l, &pts);
     }
     let launch = early.and_then(|(e, pb)| launch_point(e, pb));
     let (apogee_alt_km, apogee_t_s) =
@@ -1272,6 +1333,38 @@ mod tests {
             let miss = vec3::norm(vec3::sub(fast.1, precise.1));
             assert!(miss < 10.0, "{miss} m after {} s of flight", precise.0);
             assert!((fast.0 - precise.0).abs() < 0.05);
+        }
+    }
+
+    /// The mean flight's apogee and ground track are those of sampling every 2 s of every
+    /// step, though the steps that fall all the way after a falling one are not sampled for
+    /// the apogee: an IRBM from the pad's neighbourhood up, a lofted flight, one already
+    /// coming down, one through its apogee in the first step, a short-range one, and an
+    /// orbit that does not come down in the time flown.
+    #[test]
+    fn a_flight_records_the_apogee_of_its_samples() {
+        for (lat, lon, h, v_up, v_east, c, max_s) in [
+            (40.0, 128.0, 150e3, 3000.0, 4200.0, 0.5, 4000.0),
+            (40.0, 128.0, 300e3, 6000.0, 1500.0, 0.5, 4000.0),
+            (40.0, 132.0, 500e3, -1500.0, 3000.0, 1.0, 4000.0),
+            (39.5, 130.0, 400e3, 20.0, 3500.0, 1.0, 4000.0),
+            (39.0, 126.0, 60e3, 1200.0, 1500.0, 2.0, 4000.0),
+            (0.0, 0.0, 400e3, 0.0, 7200.0, 50.0, 6000.0),
+        ] {
+            let g = Geodetic::from_deg(lat, lon, h).expect("point");
+            let r = g.to_ecef_m();
+            let v = vec3::add(
+                vec3::scale(g.up_ecef(), v_up),
+                vec3::scale(g.east_ecef(), v_east),
+            );
+            let y = [r[0], r[1], r[2], v[0], v[1], v[2]];
+            let tol = PRODUCT_TOLERANCES;
+            let quick = fly_sampled(tol, 0.0, y, c, true, max_s, false);
+            let every = fly_sampled(tol, 0.0, y, c, true, max_s, true);
+            assert_eq!(quick.apogee, every.apogee, "from {h} m, {v_up} m/s up");
+            assert_eq!(quick.ground, every.ground);
+            assert_eq!(quick.impact, every.impact);
+            assert!(quick.ground.len() > 3);
         }
     }
 
