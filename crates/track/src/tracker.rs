@@ -383,7 +383,7 @@ pub struct Track {
     /// An early estimate (after `EARLY_HITS` updates) and its boost probability, for the
     /// launch-point product.
     pub early: Option<(GaussianState, f64)>,
-    history: VecDeque<(Observation, ImmState)>,
+    history: History,
     /// The last prediction made since the last update, when no detection of that batch
     /// updated the track: the next prediction continues from it instead of flying the whole
     /// gap from the posterior again (a coasting track was predicted over its whole, growing
@@ -395,6 +395,33 @@ pub struct Track {
     /// A prediction made ahead of a batch ([`MultiTargetTracker::predict_ahead`]): used by the
     /// batch at exactly that time if the track still predicts from the same state.
     ahead: Option<Box<Ahead>>,
+}
+
+/// A track's recent updates (observation and posterior), oldest first: a deque whose clone
+/// keeps the room reserved for the updates to come (a derived clone holds only what is in
+/// it, so a tracker cloned for a replay reallocated where the original did not).
+#[derive(Debug, Default)]
+struct History(VecDeque<(Observation, ImmState)>);
+
+impl Clone for History {
+    fn clone(&self) -> Self {
+        let mut h = VecDeque::with_capacity(self.0.capacity());
+        h.extend(self.0.iter().cloned());
+        Self(h)
+    }
+}
+
+impl std::ops::Deref for History {
+    type Target = VecDeque<(Observation, ImmState)>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for History {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
 }
 
 /// A track's prediction to a batch's time made before the batch came, with what it was made
@@ -2054,7 +2081,7 @@ impl MultiTargetTracker {
         contributors.insert((obs.owner, obs.sensor.clone()));
         // Room for the updates up to confirmation (an entry is kilobytes: a vector growing
         // from one would reallocate at each of the first pushes).
-        let mut history = VecDeque::with_capacity(HISTORY_AT_START);
+        let mut history = History(VecDeque::with_capacity(HISTORY_AT_START));
         history.push_back((obs.clone(), imm.clone()));
         Some(Track {
             id,
@@ -2104,7 +2131,7 @@ mod tests {
             contributors,
             cued: false,
             early: None,
-            history: VecDeque::new(),
+            history: History::default(),
             coast: None,
             ahead: None,
         }
@@ -2242,6 +2269,27 @@ mod tests {
     /// 250 m below [`X`]: four sigmas of two 40-m tracks apart, outside the χ² merge gate.
     fn below() -> [f64; 6] {
         lowered(250.0)
+    }
+
+    /// A tracker cloned for a replay keeps each track's room for the updates to come, so its
+    /// updates reallocate where the original's would (a derived clone held only the entries).
+    #[test]
+    fn a_cloned_track_keeps_the_room_reserved_for_its_history() {
+        let mut tr = tracking_7(TrackerConfig::default());
+        for k in 1..=3 {
+            tr.process_batch(&[detection(X, 0.5 * k as f64)]);
+        }
+        let original = &tr.tracks[0].history;
+        assert!(original.capacity() > original.len(), "room reserved");
+        let c = tr.clone();
+        let copy = &c.tracks[0].history;
+        assert!(
+            copy.capacity() >= original.capacity(),
+            "{}",
+            copy.capacity()
+        );
+        assert_eq!(copy.len(), original.len());
+        assert!(copy.iter().zip(original.iter()).all(|(a, b)| a.1 == b.1));
     }
 
     /// A prediction made ahead for t = 20 s, and a batch at 19 s that updates the track before
