@@ -211,6 +211,46 @@ impl ImmState {
         }
     }
 
+    /// Whether `other` is this very state, bit for bit: what a prediction is a function of
+    /// (float `==` would also call 0.0 and −0.0 the same and a NaN state never the same). Kept
+    /// predictions are matched to their base state with it ([`crate::MultiTargetTracker::
+    /// predict_ahead`]); it folds over the ~330 numbers without an early exit, so it compiles
+    /// to vector compares (the derived `==`, element by element, was 3.6 % of the breakup
+    /// instant's confirmed pass).
+    pub fn same_bits(&self, other: &Self) -> bool {
+        fn diff(a: &[f64], b: &[f64]) -> u64 {
+            a.iter()
+                .zip(b)
+                .fold(0, |acc, (x, y)| acc | (x.to_bits() ^ y.to_bits()))
+        }
+        let opt = |o: &Option<f64>| o.map(f64::to_bits);
+        // Every field, by name: a field added to the state fails to compile here until it is
+        // compared.
+        let Self {
+            states,
+            mu,
+            boost_retired,
+            low_boost_since_s,
+            surprises,
+            boosting_since_s,
+            boosted,
+            reentry_dormant,
+        } = self;
+        let states = states.iter().zip(&other.states).fold(0, |acc, (a, b)| {
+            acc | diff(a.x.as_slice(), b.x.as_slice())
+                | diff(a.p.as_slice(), b.p.as_slice())
+                | (a.t_s.to_bits() ^ b.t_s.to_bits())
+        });
+        states == 0
+            && diff(mu, &other.mu) == 0
+            && *boost_retired == other.boost_retired
+            && opt(low_boost_since_s) == opt(&other.low_boost_since_s)
+            && *surprises == other.surprises
+            && opt(boosting_since_s) == opt(&other.boosting_since_s)
+            && *boosted == other.boosted
+            && *reentry_dormant == other.reentry_dormant
+    }
+
     /// Which models are in the active set.
     pub fn active(&self) -> [bool; M] {
         [!self.boost_retired, true, !self.reentry_dormant]
@@ -580,5 +620,51 @@ impl ImmState {
             ln_ratio_scale: params.ln_detection_scale(set.dim()),
         };
         self.update_each(cfg, |_, s| filter::pda_update(cfg.filter, s, set, &terms))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> ImmState {
+        let x = StateVector::from_fn(|i, _| 1.0e6 + 17.0 * i as f64);
+        let p = Covariance::from_fn(|i, j| if i == j { 4.0 + i as f64 } else { 0.5 });
+        ImmState::new(GaussianState { x, p, t_s: 12.5 }, [0.2, 0.7, 0.1])
+    }
+
+    /// A kept prediction serves a base state only if it is that state to the bit: one ulp in
+    /// one covariance entry of one model, a sign of zero, a mode probability or a flag makes it
+    /// another state; the same bits are the same state, NaN included (float `==` says not).
+    #[test]
+    fn same_bits_is_identity_to_the_bit() {
+        let a = state();
+        assert!(a.same_bits(&a.clone()));
+        let mut b = a.clone();
+        b.states[2].p[(9, 3)] = f64::from_bits(b.states[2].p[(9, 3)].to_bits() + 1);
+        assert!(!a.same_bits(&b), "one ulp in the re-entry model's P");
+        let mut b = a.clone();
+        b.states[1].x[4] = 0.0;
+        let mut c = b.clone();
+        c.states[1].x[4] = -0.0;
+        assert!(b == c && !b.same_bits(&c), "0.0 against −0.0");
+        let mut b = a.clone();
+        b.states[0].t_s += 1e-9;
+        assert!(!a.same_bits(&b), "the time");
+        let mut b = a.clone();
+        b.mu[1] = 0.7000000000000001;
+        assert!(!a.same_bits(&b), "a mode probability");
+        let mut b = a.clone();
+        b.reentry_dormant = true;
+        assert!(!a.same_bits(&b), "a flag");
+        let mut b = a.clone();
+        b.low_boost_since_s = Some(3.0);
+        assert!(!a.same_bits(&b), "since when");
+        let mut nan = a.clone();
+        nan.states[0].x[0] = f64::NAN;
+        assert!(
+            nan != nan.clone() && nan.same_bits(&nan.clone()),
+            "NaN, same bits"
+        );
     }
 }

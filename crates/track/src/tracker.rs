@@ -881,7 +881,7 @@ impl MultiTargetTracker {
                 return 0;
             };
             let kept = track.ahead.as_deref();
-            if kept.is_some_and(|a| a.t_s == t_s && a.after == after && a.base == *base) {
+            if kept.is_some_and(|a| a.t_s == t_s && a.after == after && a.base.same_bits(base)) {
                 return 0;
             }
             let base = base.clone();
@@ -1286,7 +1286,7 @@ impl MultiTargetTracker {
         let predict_and_gate = |&(ti, base, after, ref pre, ahead): &Near| {
             // The prediction made ahead of this batch, if made from the very state the
             // track predicts from now (else afresh: the same function of the same state).
-            let ahead = ahead.filter(|a| a.t_s == t && a.after == after && a.base == *base);
+            let ahead = ahead.filter(|a| a.t_s == t && a.after == after && a.base.same_bits(base));
             let (pred, combined) = match ahead {
                 Some(a) => (a.pred.clone(), a.combined.clone()),
                 None => {
