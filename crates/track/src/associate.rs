@@ -26,38 +26,96 @@ pub struct Hypothesis {
 /// makes them) a cluster has one run per track.
 pub type Cluster<'a> = Vec<&'a [Hypothesis]>;
 
-/// Independent clusters of hypotheses: tracks and detections joined by a gated pairing, as runs
-/// of consecutive hypotheses of one track; the clusters in the order of their first run.
-/// Union–find by size over tracks and detections, one `find` per hypothesis (a debris cloud's
-/// scan holds tens of thousands of pairs, each cluster's runs are listed, not its pairs).
-fn clusters(hyps: &[Hypothesis], n_tracks: usize, n_dets: usize) -> Vec<Cluster<'_>> {
-    let mut parent: Vec<usize> = (0..n_tracks + n_dets).collect();
-    let mut size = vec![1usize; n_tracks + n_dets];
-    fn find(p: &mut [usize], mut i: usize) -> usize {
+/// Union–find by size over tracks (`0..n_tracks`) and detections (after them).
+struct Forest {
+    parent: Vec<usize>,
+    size: Vec<usize>,
+}
+
+impl Forest {
+    /// The forest of `hyps`' pairings: one `find` per hypothesis, each run of one track's
+    /// hypotheses joined from its track's root.
+    fn of(hyps: &[Hypothesis], n_tracks: usize, n_dets: usize) -> Self {
+        let mut f = Self {
+            parent: (0..n_tracks + n_dets).collect(),
+            size: vec![1; n_tracks + n_dets],
+        };
+        for run in hyps.chunk_by(|a, b| a.track == b.track) {
+            let mut r = f.find(run[0].track);
+            for h in run {
+                r = f.link(r, n_tracks + h.detection);
+            }
+        }
+        f
+    }
+
+    fn find(&mut self, mut i: usize) -> usize {
+        let p = &mut self.parent;
         while p[i] != i {
             p[i] = p[p[i]];
             i = p[i];
         }
         i
     }
+
+    /// Joins root `r`'s set with `j`'s; returns the joined set's root.
+    fn link(&mut self, r: usize, j: usize) -> usize {
+        let d = self.find(j);
+        if d == r {
+            return r;
+        }
+        let (big, small) = if self.size[r] >= self.size[d] {
+            (r, d)
+        } else {
+            (d, r)
+        };
+        self.parent[small] = big;
+        self.size[big] += self.size[small];
+        big
+    }
+
+    fn union(&mut self, i: usize, j: usize) {
+        let r = self.find(i);
+        self.link(r, j);
+    }
+}
+
+/// Independent clusters of hypotheses: tracks and detections joined by a gated pairing, as runs
+/// of consecutive hypotheses of one track; the clusters in the order of their first run.
+/// Union–find by size over tracks and detections, one `find` per hypothesis (a debris cloud's
+/// scan holds tens of thousands of pairs, each cluster's runs are listed, not its pairs).
+fn clusters(hyps: &[Hypothesis], n_tracks: usize, n_dets: usize) -> Vec<Cluster<'_>> {
     let runs = || hyps.chunk_by(|a, b| a.track == b.track);
-    for run in runs() {
-        let mut r = find(&mut parent, run[0].track);
-        for h in run {
-            let d = find(&mut parent, n_tracks + h.detection);
-            if d != r {
-                let (big, small) = if size[r] >= size[d] { (r, d) } else { (d, r) };
-                parent[small] = big;
-                size[big] += size[small];
-                r = big;
+    let mut forest = if hyps.len() >= PARALLEL_MIN_PAIRS {
+        // A cloud's tens of thousands of pairs: the two halves' runs joined on two threads,
+        // then the second forest's links made in the first. The partition is the union of
+        // the halves' relations whichever links were made, and the clusters below depend on
+        // the partition alone.
+        let mid = hyps.len() / 2;
+        let cut = hyps[..mid]
+            .iter()
+            .rposition(|h| h.track != hyps[mid].track)
+            .map_or(0, |i| i + 1);
+        let (a, b) = hyps.split_at(cut);
+        let (mut fa, mut fb) = rayon::join(
+            || Forest::of(a, n_tracks, n_dets),
+            || Forest::of(b, n_tracks, n_dets),
+        );
+        for i in 0..n_tracks + n_dets {
+            let r = fb.find(i);
+            if r != i {
+                fa.union(i, r);
             }
         }
-    }
+        fa
+    } else {
+        Forest::of(hyps, n_tracks, n_dets)
+    };
     // Each root's cluster, by index (no map lookup).
     let mut slot = vec![usize::MAX; n_tracks + n_dets];
     let mut out: Vec<Cluster> = Vec::new();
     for run in runs() {
-        let root = find(&mut parent, run[0].track);
+        let root = forest.find(run[0].track);
         if slot[root] == usize::MAX {
             slot[root] = out.len();
             out.push(Vec::new());
@@ -297,21 +355,51 @@ pub fn jpda_weights_of_clusters<'a>(
         tracks.clear();
         // Likelihood ratios in the log domain (N can underflow), scaled by the largest to keep
         // the products finite.
+        let larger = |m: f64, l: f64| if l > m { l } else { m };
+        let ln_ratio = |h: &Hypothesis| {
+            let l = h.innovation.log_likelihood() + ln_scale[h.innovation.dim.min(4)];
+            (h.detection, l)
+        };
+        let mut at = 0;
         for run in &runs {
             tracks.push(run[0].track);
-            starts.push(flat.len());
-            flat.extend(run.iter().map(|h| {
-                let l = h.innovation.log_likelihood() + ln_scale[h.innovation.dim.min(4)];
-                (h.detection, l)
-            }));
+            starts.push(at);
+            at += run.len();
         }
-        starts.push(flat.len());
-        // (A fold of its own: one running maximum through the loop above was a chain of
-        // dependent loads and stores.)
-        let top = flat
-            .iter()
-            .fold(ln_miss, |m, &(_, l)| if l > m { l } else { m });
-        let parallel = flat.len() >= PARALLEL_MIN_PAIRS;
+        starts.push(at);
+        let (total, parallel) = (at, at >= PARALLEL_MIN_PAIRS);
+        let top = if parallel {
+            // Each run's ratios and largest on the pool, written in place (the same numbers
+            // as one thread makes: the largest of a set does not depend on the order).
+            flat.resize(total, (0, 0.0));
+            let mut rows: Vec<&mut [(usize, f64)]> = Vec::with_capacity(runs.len());
+            let mut rest = flat.as_mut_slice();
+            for run in &runs {
+                let (row, tail) = rest.split_at_mut(run.len());
+                rows.push(row);
+                rest = tail;
+            }
+            rows.into_par_iter()
+                .zip(runs.par_iter())
+                .map(|(row, run)| {
+                    row.iter_mut()
+                        .zip(run.iter())
+                        .fold(f64::NEG_INFINITY, |m, (o, h)| {
+                            *o = ln_ratio(h);
+                            larger(m, o.1)
+                        })
+                })
+                .collect::<Vec<f64>>()
+                .into_iter()
+                .fold(ln_miss, larger)
+        } else {
+            for run in &runs {
+                flat.extend(run.iter().map(ln_ratio));
+            }
+            // (A fold of its own: one running maximum through the loop above was a chain of
+            // dependent loads and stores.)
+            flat.iter().fold(ln_miss, |m, &(_, l)| larger(m, l))
+        };
         let ratio = |c: &mut [(usize, f64)]| {
             for (_, l) in c {
                 *l = (*l - top).exp();
@@ -454,6 +542,70 @@ mod tests {
                 dim: 3,
             },
         }
+    }
+
+    /// Clusters of a scan large enough for the two-thread union–find (2 400 tracks, 3 000
+    /// detections, ~7 000 pairs; chains of tracks that cross the halves' cut, and tracks that
+    /// gate nothing but their own detection), against the connected components found by
+    /// relabelling to a fixed point: the same clusters, in the order of their first run, each
+    /// with its runs in order.
+    #[test]
+    fn a_cloud_clustered_on_two_threads_gets_the_connected_components() {
+        let (nt, nd) = (2_400usize, 3_000usize);
+        let mut hyps = Vec::new();
+        for t in 0..nt {
+            // A track gates its own detection, and every 7th also one far along the scan
+            // (joining clusters across the middle), every 5th the next track's detection.
+            let mut dets = vec![t];
+            if t % 5 == 0 {
+                dets.push(t + 1);
+            }
+            if t % 7 == 0 {
+                dets.push((t * 131 + 977) % nd);
+            }
+            dets.sort_unstable();
+            dets.dedup();
+            hyps.extend(dets.into_iter().map(|d| hyp(t, d, 1.0)));
+        }
+        assert!(hyps.len() >= PARALLEL_MIN_PAIRS);
+        // Components by relabelling: each node takes the smallest label among its pairs'.
+        let mut label: Vec<usize> = (0..nt + nd).collect();
+        loop {
+            let mut changed = false;
+            for h in &hyps {
+                let (a, b) = (h.track, nt + h.detection);
+                let m = label[a].min(label[b]);
+                for x in [a, b] {
+                    if label[x] != m {
+                        label[x] = m;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let mut want: Vec<Vec<usize>> = Vec::new();
+        let mut seen: Vec<Option<usize>> = vec![None; nt + nd];
+        for t in 0..nt {
+            let l = label[t];
+            let k = *seen[l].get_or_insert_with(|| {
+                want.push(Vec::new());
+                want.len() - 1
+            });
+            want[k].push(t);
+        }
+        let got: Vec<Vec<usize>> = clusters(&hyps, nt, nd)
+            .iter()
+            .map(|c| c.iter().map(|run| run[0].track).collect())
+            .collect();
+        assert!(
+            want.len() > 10 && want.len() < nt,
+            "{} clusters",
+            want.len()
+        );
+        assert_eq!(got, want);
     }
 
     /// Two tracks competing for two detections, against a hand enumeration of the five joint
