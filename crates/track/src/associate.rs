@@ -489,9 +489,28 @@ fn fitzgerald(
     parallel: bool,
     out: &mut Vec<TrackWeights>,
 ) {
-    for row in g {
-        for &(d, v) in row.iter() {
-            col[d] += v;
+    // Each detection's column sum, rows in order. Over a cloud with every row in detection
+    // order (as the tracker gates them), two threads take half the detections each, every
+    // row's part found by bisection: each column is summed in the same order either way.
+    let sorted = || g.par_iter().all(|row| row.is_sorted_by_key(|&(d, _)| d));
+    if parallel && sorted() {
+        let mid = col.len() / 2;
+        let (lo, hi) = col.split_at_mut(mid);
+        let add = |part: &mut [f64], offset: usize, take_low: bool| {
+            for row in g {
+                let k = row.partition_point(|&(d, _)| d < mid);
+                let half = if take_low { &row[..k] } else { &row[k..] };
+                for &(d, v) in half {
+                    part[d - offset] += v;
+                }
+            }
+        };
+        rayon::join(|| add(lo, 0, true), || add(hi, mid, false));
+    } else {
+        for row in g {
+            for &(d, v) in row.iter() {
+                col[d] += v;
+            }
         }
     }
     let sums: &[f64] = col;
@@ -521,9 +540,15 @@ fn fitzgerald(
     } else {
         out.extend(tracks.iter().zip(g).map(weights));
     }
-    for row in g {
-        for &(d, _) in row.iter() {
-            col[d] = 0.0;
+    // (A cloud's pairs outnumber the detections: the scratch zeroed whole.)
+    let pairs: usize = g.iter().map(|row| row.len()).sum();
+    if pairs >= col.len() {
+        col.fill(0.0);
+    } else {
+        for row in g {
+            for &(d, _) in row.iter() {
+                col[d] = 0.0;
+            }
         }
     }
 }
