@@ -54,7 +54,22 @@ fn main() {
         }
     };
     let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
-    for b in &obs {
+    // On a worker of the thread pool, as a node and the benches run the tracker: a parallel
+    // step's first half runs on this thread (from a thread outside the pool every step would
+    // wait for two workers to wake).
+    rayon::scope(|_| onset(&obs, &mut tracker, t_batch, replays, ahead, &mut perf));
+}
+
+/// Tracks up to the batch at `t_batch`, then replays it and prints the minimum times.
+fn onset(
+    obs: &[Vec<tripoint_track::measurement::Observation>],
+    tracker: &mut MultiTargetTracker,
+    t_batch: f64,
+    replays: usize,
+    ahead: bool,
+    perf: &mut impl FnMut(&str),
+) {
+    for b in obs {
         if (b[0].t_s - t_batch).abs() >= 0.005 {
             tracker.process_batch(b);
             continue;

@@ -310,6 +310,9 @@ pub const MAX_EXACT_PAIRS: usize = 24;
 /// ("cheap JPDA", IEE Proc. F 132(4), 1985): β_tj ∝ G_tj / (S_t + S_j − G_tj + B) with
 /// S_t, S_j the row and column sums of the ratios G and B = 1 − P_D P_G, then normalised per
 /// track with the miss.
+///
+/// Tracks index `0..n_tracks` and detections `0..n_dets`: a hypothesis outside them is a
+/// caller's bug and panics (the tracker makes them from its own tracks and the batch).
 pub fn jpda_weights(
     hyps: &[Hypothesis],
     n_tracks: usize,
@@ -337,6 +340,11 @@ pub fn jpda_weights_of_clusters<'a>(
     let mut starts: Vec<usize> = Vec::new();
     let mut tracks: Vec<usize> = Vec::new();
     for mut runs in clusters {
+        // (An empty run pairs nothing.)
+        runs.retain(|r| !r.is_empty());
+        if runs.is_empty() {
+            continue;
+        }
         // One run per track, in track order: the tracker's clusters come so. Runs sorted by
         // track (stably) and joined give any others so, each track's detections in the order
         // given.
@@ -752,5 +760,21 @@ mod tests {
             assert_eq!((a.0, a.1), (b.0, b.1));
             assert!((a.2 - b.2).abs() < 1e-12, "{a:?} vs {b:?}");
         }
+    }
+
+    /// Clusters given by a caller with empty runs, and an empty cluster: they pair nothing, and
+    /// the others' weights are as without them.
+    #[test]
+    fn empty_runs_and_clusters_pair_nothing() {
+        let p = JpdaParams::default();
+        let hyps = [hyp(0, 0, 1.0), hyp(0, 1, 4.0), hyp(1, 1, 0.5)];
+        let whole = jpda_weights_of_clusters([vec![&hyps[..2], &hyps[2..]]], 2, &p);
+        let with_empty = jpda_weights_of_clusters(
+            [vec![], vec![&hyps[..0], &hyps[..2], &hyps[3..], &hyps[2..]]],
+            2,
+            &p,
+        );
+        assert_eq!(whole.len(), 2);
+        assert_eq!(whole, with_empty);
     }
 }

@@ -545,14 +545,26 @@ pub fn products_with_linearisation(
     // The mean's flight and the sigma points' are independent: together over the thread pool,
     // so a track whose products wait for this computation gets them from both cores (the
     // sigma points in order; any flight that never lands voids them all, and they count only
-    // if the mean's lands: they are flown alongside it, not after).
+    // if the mean's lands: they are flown alongside it, not after). A mean that never lands
+    // (three hours of flight: an object going to orbit, not yet classified so) stops the
+    // sigma points' flights not yet begun, so such a state costs about two flights, not 15.
+    let void = std::sync::atomic::AtomicBool::new(false);
     let (mean, pts) = rayon::join(
-        || fly(s.t_s, s.rv(), s.x[DRAG], true, 3.0 * 3600.0),
+        || {
+            let mean = fly(s.t_s, s.rv(), s.x[DRAG], true, 3.0 * 3600.0);
+            if mean.impact.is_none() {
+                void.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            mean
+        },
         || {
             let (x7, l) = sigma.as_ref()?;
             (0..2 * N7)
                 .into_par_iter()
                 .map(|k| {
+                    if void.load(std::sync::atomic::Ordering::Relaxed) {
+                        return None;
+                    }
                     let sign = if k < N7 { 1.0 } else { -1.0 };
                     let xi = x7 + l.column(k % N7) * sign;
                     let y = [xi[0], xi[1], xi[2], xi[3], xi[4], xi[5]];

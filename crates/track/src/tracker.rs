@@ -784,6 +784,9 @@ pub struct MultiTargetTracker {
     pub rejected: Rejections,
     pub deleted: Vec<Track>,
     pub times: PhaseTimes,
+    /// The IMM configuration the kept predictions ([`MultiTargetTracker::predict_ahead`]) were
+    /// made under: a prediction is a function of it too, and `cfg` is public.
+    ahead_imm: Option<crate::imm::ImmConfig>,
     /// Pairs of confirmed tracks (ids, lower first) and the batches in a row in which they
     /// shared one detection ([`SHARED_BATCHES_TO_MERGE`]).
     shared: HashMap<(u64, u64), u32>,
@@ -826,6 +829,7 @@ impl MultiTargetTracker {
             rejected: Rejections::default(),
             deleted: Vec::new(),
             times: PhaseTimes::default(),
+            ahead_imm: None,
             shared: HashMap::new(),
         }
     }
@@ -872,6 +876,13 @@ impl MultiTargetTracker {
             return 0;
         }
         let lap = std::time::Instant::now();
+        // Predictions kept from another configuration are void.
+        if self.ahead_imm.as_ref() != Some(&self.cfg.imm) {
+            for track in &mut self.tracks {
+                track.ahead = None;
+            }
+            self.ahead_imm = Some(self.cfg.imm.clone());
+        }
         let cfg = &self.cfg;
         let one = |track: &mut Track| -> usize {
             if !track.is_confirmed() {
@@ -881,7 +892,9 @@ impl MultiTargetTracker {
                 return 0;
             };
             let kept = track.ahead.as_deref();
-            if kept.is_some_and(|a| a.t_s == t_s && a.after == after && a.base.same_bits(base)) {
+            if kept.is_some_and(|a| {
+                a.t_s.to_bits() == t_s.to_bits() && a.after == after && a.base.same_bits(base)
+            }) {
                 return 0;
             }
             let base = base.clone();
@@ -1283,10 +1296,16 @@ impl MultiTargetTracker {
         // are enough of them, collected in track order (the same hypotheses, in the same order,
         // as one thread makes).
         let cfg = &self.cfg;
+        let aheads_valid = self.ahead_imm.as_ref() == Some(&cfg.imm);
         let predict_and_gate = |&(ti, base, after, ref pre, ahead): &Near| {
             // The prediction made ahead of this batch, if made from the very state the
             // track predicts from now (else afresh: the same function of the same state).
-            let ahead = ahead.filter(|a| a.t_s == t && a.after == after && a.base.same_bits(base));
+            let ahead = ahead.filter(|a| {
+                aheads_valid
+                    && a.t_s.to_bits() == t.to_bits()
+                    && a.after == after
+                    && a.base.same_bits(base)
+            });
             let (pred, combined) = match ahead {
                 Some(a) => (a.pred.clone(), a.combined.clone()),
                 None => {
@@ -2329,6 +2348,49 @@ mod tests {
         }
         assert_eq!(ahead.times.predicted_ahead, 2);
         assert_eq!(ahead.times.ahead_used, 1, "only the one made for 21 s");
+    }
+
+    /// A prediction kept for t = 11 s under one IMM configuration, and the configuration
+    /// changed before the batch (`cfg` is public): the batch predicts afresh under the new
+    /// one, as a tracker that kept nothing does, to the bit; one kept under the new
+    /// configuration is used.
+    #[test]
+    fn a_prediction_made_ahead_serves_only_its_configuration() {
+        let changed = |mut t: MultiTargetTracker| {
+            t.cfg.imm.sojourn_s[1] *= 0.5;
+            t
+        };
+        let mut plain = changed(tracking_7(TrackerConfig::default()));
+        let mut stale = tracking_7(TrackerConfig::default());
+        stale.predict_ahead(11.0);
+        let mut stale = changed(stale);
+        let mut ahead = changed(tracking_7(TrackerConfig::default()));
+        for t in [11.0, 12.0] {
+            let b = [detection(X, t - 10.0)];
+            if t == 12.0 {
+                ahead.predict_ahead(12.0);
+            }
+            plain.process_batch(&b);
+            ahead.process_batch(&b);
+            stale.process_batch(&b);
+            assert!(
+                stale.tracks[0].imm.same_bits(&plain.tracks[0].imm),
+                "at {t} s"
+            );
+            assert!(
+                ahead.tracks[0].imm.same_bits(&plain.tracks[0].imm),
+                "at {t} s"
+            );
+        }
+        assert_eq!(stale.times.predicted_ahead, 1);
+        assert_eq!(
+            stale.times.ahead_used, 0,
+            "the one kept under the old configuration"
+        );
+        assert_eq!(
+            ahead.times.ahead_used, 1,
+            "the one kept under the new configuration"
+        );
     }
 
     #[test]
