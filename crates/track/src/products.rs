@@ -1380,6 +1380,41 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 48,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+        /// The same, over random flights (the steps are the integrator's, its samples
+        /// interpolated, not the true trajectory the skipping argues from): from 20 to 800 km,
+        /// climbing or falling up to 6 km/s, along any heading at up to 7.5 km/s, light or
+        /// heavy.
+        #[test]
+        fn any_flight_records_the_apogee_of_its_samples(
+            lat in -60.0f64..60.0,
+            lon in -180.0f64..180.0,
+            h in 20e3f64..800e3,
+            v_up in -3000.0f64..6000.0,
+            heading in 0.0f64..std::f64::consts::TAU,
+            v_h in 0.0f64..7500.0,
+            c in 0.1f64..50.0,
+        ) {
+            let g = Geodetic::from_deg(lat, lon, h).expect("point");
+            let r = g.to_ecef_m();
+            let horizontal = vec3::add(
+                vec3::scale(g.east_ecef(), heading.sin()),
+                vec3::scale(g.north_ecef(), heading.cos()),
+            );
+            let v = vec3::add(vec3::scale(g.up_ecef(), v_up), vec3::scale(horizontal, v_h));
+            let y = [r[0], r[1], r[2], v[0], v[1], v[2]];
+            let tol = PRODUCT_TOLERANCES;
+            let quick = fly_sampled(tol, 0.0, y, c, true, 4000.0, false);
+            let every = fly_sampled(tol, 0.0, y, c, true, 4000.0, true);
+            proptest::prop_assert_eq!(quick.apogee, every.apogee);
+            proptest::prop_assert_eq!(quick.impact, every.impact);
+        }
+    }
+
     /// Powered flight needs the boost model probable and pushing forward by at least
     /// [`MIN_BOOST_M_S2`]: the same probability with the "thrust" pointing backwards (drag, in
     /// dense air) or too weak to be a rocket's is ballistic.
