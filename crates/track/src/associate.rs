@@ -387,7 +387,8 @@ pub fn jpda_weights_of_clusters<'a>(
                 rows.push(row);
                 rest = tail;
             }
-            rows.into_par_iter()
+            let top_of_runs = rows
+                .into_par_iter()
                 .zip(runs.par_iter())
                 .map(|(row, run)| {
                     row.iter_mut()
@@ -397,9 +398,8 @@ pub fn jpda_weights_of_clusters<'a>(
                             larger(m, o.1)
                         })
                 })
-                .collect::<Vec<f64>>()
-                .into_iter()
-                .fold(ln_miss, larger)
+                .reduce(|| f64::NEG_INFINITY, larger);
+            larger(ln_miss, top_of_runs)
         } else {
             for run in &runs {
                 flat.extend(run.iter().map(ln_ratio));
@@ -500,8 +500,7 @@ fn fitzgerald(
     // Each detection's column sum, rows in order. Over a cloud with every row in detection
     // order (as the tracker gates them), two threads take half the detections each, every
     // row's part found by bisection: each column is summed in the same order either way.
-    let sorted = || g.par_iter().all(|row| row.is_sorted_by_key(|&(d, _)| d));
-    if parallel && sorted() {
+    if parallel && g.par_iter().all(|row| row.is_sorted_by_key(|&(d, _)| d)) {
         let mid = col.len() / 2;
         let (lo, hi) = col.split_at_mut(mid);
         let add = |part: &mut [f64], offset: usize, take_low: bool| {

@@ -435,6 +435,14 @@ struct Ahead {
     combined: GaussianState,
 }
 
+impl Ahead {
+    /// Whether this prediction is the one a track predicting from `base` (its history resuming
+    /// after `after` entries) to `t_s` would make: the same time and the same state, to the bit.
+    fn serves(&self, t_s: f64, after: usize, base: &ImmState) -> bool {
+        self.t_s.to_bits() == t_s.to_bits() && self.after == after && self.base.same_bits(base)
+    }
+}
+
 /// A track unseen for longer than this (s) is predicted on from its last coasting prediction
 /// ([`Track`]'s `coast`) rather than from its posterior. Chosen among 0, 4, 8 and 12 s on
 /// `breakup` and the radar-only `srbm-salvo` draws 11–15 (GOSPA, c = 10 km; from the posterior
@@ -892,9 +900,7 @@ impl MultiTargetTracker {
                 return 0;
             };
             let kept = track.ahead.as_deref();
-            if kept.is_some_and(|a| {
-                a.t_s.to_bits() == t_s.to_bits() && a.after == after && a.base.same_bits(base)
-            }) {
+            if kept.is_some_and(|a| a.serves(t_s, after, base)) {
                 return 0;
             }
             let base = base.clone();
@@ -1300,12 +1306,7 @@ impl MultiTargetTracker {
         let predict_and_gate = |&(ti, base, after, ref pre, ahead): &Near| {
             // The prediction made ahead of this batch, if made from the very state the
             // track predicts from now (else afresh: the same function of the same state).
-            let ahead = ahead.filter(|a| {
-                aheads_valid
-                    && a.t_s.to_bits() == t.to_bits()
-                    && a.after == after
-                    && a.base.same_bits(base)
-            });
+            let ahead = ahead.filter(|a| aheads_valid && a.serves(t, after, base));
             let (pred, combined) = match ahead {
                 Some(a) => (a.pred.clone(), a.combined.clone()),
                 None => {
