@@ -767,32 +767,40 @@ enum Pass {
 /// pool, each track's part to its place, instead of on the thread the pass waits on.
 fn flatten_gated(predicted: &mut [Predicted]) -> Vec<Hypothesis> {
     let total: usize = predicted.iter().map(|p| p.gated.len()).sum();
-    let mut hyps: Vec<Hypothesis> = Vec::with_capacity(total);
     if predicted.len() < PARALLEL_MIN_TRACKS || total < PARALLEL_MIN_HYPOTHESES {
+        let mut hyps = Vec::with_capacity(total);
         for p in predicted.iter_mut() {
             hyps.append(&mut p.gated);
         }
         return hyps;
     }
-    let mut parts = Vec::with_capacity(predicted.len());
-    let mut rest = &mut hyps.spare_capacity_mut()[..total];
-    for p in predicted.iter() {
-        let (part, tail) = rest.split_at_mut(p.gated.len());
+    join_over_pool(predicted.iter_mut().map(|p| &mut p.gated).collect())
+}
+
+/// The lists joined in order into one, each drained: every list's part written to its place
+/// by a job of the pool.
+fn join_over_pool<T: Send>(lists: Vec<&mut Vec<T>>) -> Vec<T> {
+    let total: usize = lists.iter().map(|l| l.len()).sum();
+    let mut joined: Vec<T> = Vec::with_capacity(total);
+    let mut parts = Vec::with_capacity(lists.len());
+    let mut rest = &mut joined.spare_capacity_mut()[..total];
+    for l in &lists {
+        let (part, tail) = rest.split_at_mut(l.len());
         parts.push(part);
         rest = tail;
     }
     parts
         .into_par_iter()
-        .zip(predicted.par_iter_mut())
-        .for_each(|(part, p)| {
-            for (slot, h) in part.iter_mut().zip(p.gated.drain(..)) {
-                slot.write(h);
+        .zip(lists.into_par_iter())
+        .for_each(|(part, l)| {
+            for (slot, x) in part.iter_mut().zip(l.drain(..)) {
+                slot.write(x);
             }
         });
     // SAFETY: the parts tile the first `total` slots of the spare capacity, and each was
-    // written in full above (a part is exactly as long as its prediction's list, drained whole).
-    unsafe { hyps.set_len(total) };
-    hyps
+    // written in full above (a part is exactly as long as its list, drained whole).
+    unsafe { joined.set_len(total) };
+    joined
 }
 
 /// Below this many gated pairs the list is joined on one thread.
@@ -2157,6 +2165,20 @@ impl MultiTargetTracker {
 
 #[cfg(test)]
 mod tests {
+    /// Lists joined over the pool come out in order, whole, and leave the lists empty; empty
+    /// lists among them included.
+    #[test]
+    fn lists_joined_over_the_pool_keep_their_order() {
+        let mut lists: Vec<Vec<(usize, usize)>> = (0..300)
+            .map(|i| (0..(i * 7919) % 97).map(|j| (i, j)).collect())
+            .collect();
+        let want: Vec<(usize, usize)> = lists.iter().flatten().copied().collect();
+        assert!(lists.iter().any(|l| l.is_empty()) && want.len() > 10_000);
+        let got = super::join_over_pool(lists.iter_mut().collect());
+        assert_eq!(got, want);
+        assert!(lists.iter().all(|l| l.is_empty()));
+    }
+
     use super::*;
 
     /// A confirmed track at `x` (ECEF position and velocity) with isotropic position and
