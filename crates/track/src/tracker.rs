@@ -762,26 +762,19 @@ enum Pass {
     Tentative,
 }
 
-/// The predictions' gated hypotheses in one list, in track order (each prediction's own
-/// emptied). A debris cloud's young tracks gate ~27 000 pairs (a megabyte): copied over the
-/// pool, each track's part to its place, instead of on the thread the pass waits on.
-fn flatten_gated(predicted: &mut [Predicted]) -> Vec<Hypothesis> {
-    let total: usize = predicted.iter().map(|p| p.gated.len()).sum();
-    if predicted.len() < PARALLEL_MIN_TRACKS || total < PARALLEL_MIN_HYPOTHESES {
-        let mut hyps = Vec::with_capacity(total);
-        for p in predicted.iter_mut() {
-            hyps.append(&mut p.gated);
-        }
-        return hyps;
-    }
-    join_over_pool(predicted.iter_mut().map(|p| &mut p.gated).collect())
-}
-
-/// The lists joined in order into one, each drained: every list's part written to its place
-/// by a job of the pool.
+/// The lists joined in order into one, each drained. The predictions' gated hypotheses go to
+/// the association so: a debris cloud's young tracks gate ~27 000 pairs (a megabyte), and
+/// from [`PARALLEL_MIN_TRACKS`] lists and [`PARALLEL_MIN_HYPOTHESES`] items every list's part
+/// is written to its place by a job of the pool, not on the thread the pass waits on.
 fn join_over_pool<T: Send>(lists: Vec<&mut Vec<T>>) -> Vec<T> {
     let total: usize = lists.iter().map(|l| l.len()).sum();
     let mut joined: Vec<T> = Vec::with_capacity(total);
+    if lists.len() < PARALLEL_MIN_TRACKS || total < PARALLEL_MIN_HYPOTHESES {
+        for l in lists {
+            joined.append(l);
+        }
+        return joined;
+    }
     let mut parts = Vec::with_capacity(lists.len());
     let mut rest = &mut joined.spare_capacity_mut()[..total];
     for l in &lists {
@@ -803,7 +796,7 @@ fn join_over_pool<T: Send>(lists: Vec<&mut Vec<T>>) -> Vec<T> {
     joined
 }
 
-/// Below this many gated pairs the list is joined on one thread.
+/// Below this many gated pairs the list is joined on one thread ([`join_over_pool`]).
 const PARALLEL_MIN_HYPOTHESES: usize = 4096;
 
 /// A track predicted to a batch's time: its index, the prediction, where its history resumes
@@ -1489,7 +1482,7 @@ impl MultiTargetTracker {
             self.times.gate_tests += p.tests;
             self.times.ahead_used += u64::from(p.ahead);
         }
-        let hyps = flatten_gated(&mut predicted);
+        let hyps = join_over_pool(predicted.iter_mut().map(|p| &mut p.gated).collect());
         self.times.pregate_ns += pregate_ns;
         self.times.predict_ns += lap.elapsed().as_nanos() as u64;
         self.times.predictions += predicted.len() as u64;
@@ -2165,6 +2158,8 @@ impl MultiTargetTracker {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// Lists joined over the pool come out in order, whole, and leave the lists empty; empty
     /// lists among them included.
     #[test]
@@ -2173,13 +2168,11 @@ mod tests {
             .map(|i| (0..(i * 7919) % 97).map(|j| (i, j)).collect())
             .collect();
         let want: Vec<(usize, usize)> = lists.iter().flatten().copied().collect();
-        assert!(lists.iter().any(|l| l.is_empty()) && want.len() > 10_000);
-        let got = super::join_over_pool(lists.iter_mut().collect());
+        assert!(lists.iter().any(|l| l.is_empty()) && want.len() > PARALLEL_MIN_HYPOTHESES);
+        let got = join_over_pool(lists.iter_mut().collect());
         assert_eq!(got, want);
         assert!(lists.iter().all(|l| l.is_empty()));
     }
-
-    use super::*;
 
     /// A confirmed track at `x` (ECEF position and velocity) with isotropic position and
     /// velocity sigmas, last updated at t = 10 s by `sensor`.
