@@ -228,7 +228,8 @@ fn replays(obs: &[Vec<Observation>], reps: usize) {
 /// confirmed tracks updated (s), of each product's time (s), and of each of the tracker's
 /// phases (ns: pre-gate, prediction and gating, association, updates); and the full
 /// computations its products waited for (the same in every replay).
-type BestTimes = (usize, f64, Vec<f64>, [u64; 4], usize);
+/// (And what each product was, [`Published::kinds`].)
+type BestTimes = (usize, f64, Vec<f64>, [u64; 4], usize, Vec<&'static str>);
 
 /// Replays `window` `reps` times from the snapshot and prints the minimum times.
 fn replay_window(
@@ -260,7 +261,7 @@ fn replay_window(
             let phases = [ph.pregate_ns, ph.predict_ns, ph.associate_ns, ph.update_ns];
             let n_live = tr.tracks().len();
             match best.get_mut(j) {
-                Some((_, up, done, ps, _)) if done.len() == bt.done.len() => {
+                Some((_, up, done, ps, _, _)) if done.len() == bt.done.len() => {
                     *up = up.min(bt.t_updated);
                     for (d, x) in done.iter_mut().zip(&bt.done) {
                         *d = d.min(*x);
@@ -270,7 +271,7 @@ fn replay_window(
                     }
                 }
                 Some(_) => panic!("replays differ at batch {j}: the tracker is not deterministic"),
-                None => best.push((n_live, bt.t_updated, bt.done, phases, bt.n_wait)),
+                None => best.push((n_live, bt.t_updated, bt.done, phases, bt.n_wait, bt.kinds)),
             }
         }
     }
@@ -280,7 +281,7 @@ fn replay_window(
         .ok()
         .and_then(|v| v.parse().ok());
     if let Some(slow_ms) = slow_ms {
-        for (b, (n, up, done, ph, n_wait)) in window.iter().zip(&best) {
+        for (b, (n, up, done, ph, n_wait, _)) in window.iter().zip(&best) {
             let last = done.iter().copied().fold(0.0, f64::max) * 1e3;
             let first = done.iter().copied().fold(f64::INFINITY, f64::min) * 1e3;
             if (100..200).contains(n) && last > slow_ms {
@@ -310,7 +311,7 @@ fn replay_window(
         .collect();
     let mut products: Vec<f64> = in_range
         .iter()
-        .flat_map(|(_, _, done, _, _)| done.iter().map(|d| d * 1e3))
+        .flat_map(|(_, _, done, ..)| done.iter().map(|d| d * 1e3))
         .collect();
     let mean_us = |k: usize| {
         in_range.iter().map(|b| b.3[k] as f64).sum::<f64>() / in_range.len().max(1) as f64 / 1e3
@@ -332,6 +333,24 @@ fn replay_window(
         percentile(&mut products, 0.5),
         percentile(&mut products, 0.99),
     );
+    // What the products at or past the p99 were.
+    let p99 = percentile(&mut products, 0.99);
+    let mut tail: Vec<(&str, usize)> = Vec::new();
+    for (_, _, done, _, _, kinds) in &in_range {
+        for (&d, &k) in done.iter().zip(kinds) {
+            if d * 1e3 >= p99 {
+                match tail.iter_mut().find(|(x, _)| *x == k) {
+                    Some((_, n)) => *n += 1,
+                    None => tail.push((k, 1)),
+                }
+            }
+        }
+    }
+    let tail: Vec<String> = tail.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    println!(
+        "replays of {what}, the products at or past the p99: {}",
+        tail.join(", ")
+    );
 }
 
 /// What one batch cost: from its start to its confirmed tracks updated (s), to each product out (s), the
@@ -339,6 +358,8 @@ fn replay_window(
 struct BatchTiming {
     t_updated: f64,
     done: Vec<f64>,
+    /// What each product in `done` was ([`Published::kinds`]).
+    kinds: Vec<&'static str>,
     n_wait: usize,
     products: usize,
     product_secs: f64,
@@ -357,7 +378,10 @@ fn one_batch(
     path: ProductsPath,
 ) -> BatchTiming {
     let start = Instant::now();
-    let mut out = Published::default();
+    let mut out = Published {
+        stage: QUICK,
+        ..Published::default()
+    };
     // The confirmed tracks' association and updates, then their products; the tentative
     // tracks' pass and management (merges, deletions, new tracks) come after, off the
     // detection-to-product path. Live products: each confirmed track's quick products
@@ -405,6 +429,7 @@ fn one_batch(
     }
     let mut product_secs = p0.elapsed().as_secs_f64();
     // The tentative tracks' pass; those it confirms get their first products.
+    out.stage = NEWLY_CONFIRMED;
     let confirmed_now: Vec<TrackEvent> = step
         .update_tentative()
         .into_iter()
@@ -427,6 +452,7 @@ fn one_batch(
     BatchTiming {
         t_updated,
         done: out.done,
+        kinds: out.kinds,
         n_wait: out.n_wait,
         products: out.products,
         product_secs,
@@ -434,12 +460,23 @@ fn one_batch(
     }
 }
 
+/// [`Published::kinds`]: quick products in the confirmed pass, full computations the confirmed
+/// pass waited for, and the first products of the tracks the tentative pass confirmed.
+const QUICK: &str = "quick";
+const WAITED: &str = "waited for a full computation";
+const NEWLY_CONFIRMED: &str = "first of a track the tentative pass confirmed";
+
 /// What [`publish`] did: when each product went out (s from the batch's start), the tracks
 /// (indices) whose full recomputation is due behind provisional products, how many tracks
 /// waited for a full computation, and the products made.
 #[derive(Default)]
 struct Published {
     done: Vec<f64>,
+    /// What each product in `done` was: quick in the confirmed pass, a full computation the
+    /// confirmed pass waited for, or the first products of a track the tentative pass confirmed.
+    kinds: Vec<&'static str>,
+    /// Which of those the products recorded now are.
+    stage: &'static str,
     later: Vec<usize>,
     n_wait: usize,
     products: usize,
@@ -460,6 +497,7 @@ impl Published {
                 std::hint::black_box(p);
                 self.products += 1;
                 self.done.push(t);
+                self.kinds.push(self.stage);
                 if !matches!(basis, Basis::Linearised { .. }) {
                     self.later.push(i);
                 }
@@ -496,6 +534,7 @@ fn publish(
                     std::hint::black_box(tr.products());
                     out.products += 1;
                     out.done.push(start.elapsed().as_secs_f64());
+                    out.kinds.push(out.stage);
                 }
             }
         }
@@ -556,6 +595,12 @@ fn compute_waiting(
     out.n_wait += waiting.len();
     out.done
         .extend(std::iter::repeat_n(start.elapsed().as_secs_f64(), k));
+    let kind = if out.stage == QUICK {
+        WAITED
+    } else {
+        out.stage
+    };
+    out.kinds.extend(std::iter::repeat_n(kind, k));
 }
 
 /// How products are made in the breakup run.
@@ -614,6 +659,7 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
             done,
             n_wait,
             products,
+            kinds: _,
             product_secs: p_secs,
             service,
         } = one_batch(&mut tracker, &mut live, &mut schedule, b, path);
