@@ -28,10 +28,14 @@
 //!
 //! - provisional: on `breakup`, the provisional products published while a full computation is
 //!   due against that full computation, split by why it was due (the reference's age or the
-//!   state's region, or a change of the IMM's model set).
+//!   state's region, or a change of the IMM's model set);
+//! - references ahead: on `breakup`, products from references made ahead of a batch from the
+//!   tracks' predictions (`LiveProducts::refresh_ahead`) against full products of the same
+//!   posterior, split by basis (linearised, provisional). The latency runs and the replays make
+//!   them between batches as well (`TP_BENCH_REFS_AHEAD=0`: not).
 //!
 //! Sections: `cargo bench -p tripoint-track --bench tracker -- throughput` (or `products`,
-//! `latency`, `hybrid`, `"hybrid live"`, `gnn`, `jpda`, `replays`, `provisional`). Under `cargo test` (no
+//! `latency`, `hybrid`, `"hybrid live"`, `gnn`, `jpda`, `replays`, `provisional`, `ahead`). Under `cargo test` (no
 //! `--bench` argument) it runs a short smoke version.
 
 use std::collections::HashMap;
@@ -59,6 +63,23 @@ fn observations(s: &Scenario, limit_s: f64) -> Vec<Vec<Observation>> {
 
 /// Whether the node predicts its tracks to the next batch's time between batches
 /// (`TP_BENCH_AHEAD=0`: no).
+/// What a node makes between batches, ahead of the next at `t_s`: the confirmed tracks'
+/// predictions, and the products' references of those whose reference would not give
+/// linearised products of the prediction (`LiveProducts::refresh_ahead`; not with
+/// `TP_BENCH_REFS_AHEAD=0`).
+/// Returns the tracks (ids) given a reference.
+fn make_ahead(tracker: &mut MultiTargetTracker, live: &mut LiveProducts, t_s: f64) -> Vec<u64> {
+    tracker.predict_ahead(t_s);
+    if std::env::var("TP_BENCH_REFS_AHEAD").is_ok_and(|v| v == "0") {
+        return Vec::new();
+    }
+    let items: Vec<_> = tracker
+        .predictions_ahead(t_s)
+        .map(|(tr, s, boost)| (tr.id, s, boost, tr.early_state()))
+        .collect();
+    live.refresh_ahead(&items)
+}
+
 fn ahead_on() -> bool {
     std::env::var("TP_BENCH_AHEAD").map_or(true, |v| v != "0")
 }
@@ -132,6 +153,10 @@ fn main() {
 
     if run_section("provisional") {
         provisional_accuracy(&observations(&load("breakup"), limit));
+    }
+
+    if run_section("references ahead") {
+        ahead_accuracy(&observations(&load("breakup"), limit));
     }
 
     if run_section("replays") {
@@ -256,7 +281,7 @@ fn replay_window(
             // the same instant (already waiting).
             let later = |n: &&&Vec<Observation>| n[0].t_s > b[0].t_s;
             if let Some(next) = window.get(j + 1).filter(later).filter(|_| ahead_on()) {
-                tr.predict_ahead(next[0].t_s);
+                let _ = make_ahead(&mut tr, &mut lv, next[0].t_s);
             }
             let phases = [ph.pregate_ns, ph.predict_ns, ph.associate_ns, ph.update_ns];
             let n_live = tr.tracks().len();
@@ -678,7 +703,7 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
         let idle_before = |n: &&Vec<Observation>| n[0].t_s - t_first > busy_until;
         if let Some(next) = obs.get(k + 1).filter(idle_before).filter(|_| ahead) {
             let t0 = Instant::now();
-            tracker.predict_ahead(next[0].t_s);
+            let _ = make_ahead(&mut tracker, &mut live, next[0].t_s);
             busy_until += t0.elapsed().as_secs_f64();
         }
         // With TP_BENCH_SLOW_MS set, each batch at 100–199 live tracks whose last product took
@@ -731,13 +756,14 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
     let span = obs.last().map_or(0.0, |b| b[0].t_s) - t_first;
     let tag = format!("{association:?}, {path:?}");
     println!(
-        "breakup with products ({tag}): {n} measurements over {span:.0} s of scenario in {secs:.2} s = {:.1}x real time (max {max_live} live tracks; {n_products} products, {:.1} s in all; full {}, linearised {}, refused {}, provisional {})",
+        "breakup with products ({tag}): {n} measurements over {span:.0} s of scenario in {secs:.2} s = {:.1}x real time (max {max_live} live tracks; {n_products} products, {:.1} s in all; full {}, linearised {}, refused {}, provisional {}, references made ahead {})",
         span / secs,
         product_secs,
         if path == ProductsPath::Live { live.full } else { n_products },
         live.linearised,
         live.stale,
         live.provisional,
+        live.ahead,
     );
     if ahead {
         let t = &tracker.times;
@@ -818,44 +844,117 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
     }
 }
 
+/// Products from references made ahead of a batch (`LiveProducts::refresh_ahead`, from the
+/// tracks' predictions to the batch's time) against full products of the same posterior, on
+/// every confirmed, converged track update of `breakup` whose reference was made ahead: the
+/// impact's squared Mahalanobis distance from the full one under the full covariance, and its
+/// ellipse axes over the full ones, at p1 / p50 / p99, split by the products' basis
+/// (linearised: within the strict limits; provisional: a full computation follows). The node
+/// is run as the latency bench runs it: predictions and references ahead of every later batch,
+/// quick products where the reference gives them, else a full computation kept as the
+/// reference.
+fn ahead_accuracy(obs: &[Vec<Observation>]) {
+    let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
+    let mut live = LiveProducts::default();
+    // Tracks whose reference was made ahead (and not replaced since).
+    let mut made: std::collections::HashSet<u64> = Default::default();
+    // (d², axis ratios) for [linearised, provisional]; and updates that still needed a full
+    // computation first with a reference made ahead.
+    let mut found: [(Vec<f64>, Vec<f64>); 2] = Default::default();
+    let mut refused = 0usize;
+    for (k, b) in obs.iter().enumerate() {
+        let events = tracker.process_batch(b);
+        for (tr, e) in converged_updates(&tracker, &events) {
+            let (pb, early) = (tr.imm.mu[0], tr.early_state());
+            let quick = live
+                .quick(tr.id, &e, pb, early.is_some())
+                .or_else(|| live.provisional(tr.id, &e, pb, early.is_some()));
+            if made.contains(&tr.id) {
+                let full = tripoint_track::products::products(&e, pb, early);
+                match &quick {
+                    Some((q, basis)) => {
+                        if let Some((a, b)) = q.impact.as_ref().zip(full.impact.as_ref()) {
+                            let f =
+                                &mut found[usize::from(matches!(basis, Basis::Provisional { .. }))];
+                            f.0.push(ground_mahalanobis2(a, b));
+                            f.1.push(a.ellipse95.semi_major_m / b.ellipse95.semi_major_m);
+                            f.1.push(a.ellipse95.semi_minor_m / b.ellipse95.semi_minor_m);
+                        }
+                    }
+                    None => refused += 1,
+                }
+            }
+            if !matches!(quick, Some((_, Basis::Linearised { .. }))) {
+                live.refresh(tr.id, &e, pb, early);
+                made.remove(&tr.id);
+            }
+        }
+        if let Some(next) = obs.get(k + 1).filter(|n| n[0].t_s > b[0].t_s) {
+            made.extend(make_ahead(&mut tracker, &mut live, next[0].t_s));
+        }
+    }
+    for (what, found) in ["linearised", "provisional"].iter().zip(&mut found) {
+        print_against_full(
+            &format!("products from references made ahead vs full on breakup, {what}"),
+            found,
+        );
+    }
+    println!(
+        "products from references made ahead on breakup: {} references made, {refused} updates still refused by theirs",
+        live.ahead
+    );
+}
+
+/// The confirmed tracks among `events` (still live) whose estimate is converged, with it.
+fn converged_updates<'a>(
+    tracker: &'a MultiTargetTracker,
+    events: &[TrackEvent],
+) -> Vec<(&'a tripoint_track::Track, tripoint_track::GaussianState)> {
+    events
+        .iter()
+        .filter(|e| e.confirmed)
+        .filter_map(|ev| tracker.tracks().iter().find(|t| t.id == ev.track_id))
+        .map(|tr| (tr, tr.estimate()))
+        .filter(|(_, e)| converged(e))
+        .collect()
+}
+
+/// The squared Mahalanobis distance of impact `a` from impact `b` under `b`'s covariance.
+fn ground_mahalanobis2(
+    a: &tripoint_track::products::GroundEstimate,
+    b: &tripoint_track::products::GroundEstimate,
+) -> f64 {
+    use tripoint_physics::geodesy::Geodetic;
+    use tripoint_track::products::Ellipse;
+    let (Ok(ga), Ok(gb)) = (
+        Geodetic::from_deg(a.lat_deg, a.lon_deg, 0.0),
+        Geodetic::from_deg(b.lat_deg, b.lon_deg, 0.0),
+    ) else {
+        return f64::NAN;
+    };
+    let d = tripoint_physics::vec3::sub(ga.to_ecef_m(), gb.to_ecef_m());
+    let (de, dn) = (
+        tripoint_physics::vec3::dot(d, gb.east_ecef()),
+        tripoint_physics::vec3::dot(d, gb.north_ecef()),
+    );
+    Ellipse::mahalanobis2(b.cov_en_m2, de, dn).unwrap_or(f64::NAN)
+}
+
 /// Provisional products against the full computation that follows them, on every confirmed,
 /// converged track update of `breakup` (the hybrid association, products at every update):
 /// the provisional impact's squared Mahalanobis distance from the full one under the full
 /// covariance, and its ellipse axes over the full ones, at p1 / p50 / p99, split by whether the
 /// IMM's model set changed since the reference (the boost model retired, or back).
 fn provisional_accuracy(obs: &[Vec<Observation>]) {
-    use tripoint_physics::geodesy::Geodetic;
-    use tripoint_track::products::{Ellipse, GroundEstimate};
     let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
     let mut live = LiveProducts::default();
     // Whether the boost model was in play at each track's last full computation.
     let mut boost_at_reference: HashMap<u64, bool> = HashMap::new();
     // (d², axis ratios) for [same model set, changed model set].
     let mut found: [(Vec<f64>, Vec<f64>); 2] = Default::default();
-    let mahalanobis2 = |a: &GroundEstimate, b: &GroundEstimate| {
-        let (Ok(ga), Ok(gb)) = (
-            Geodetic::from_deg(a.lat_deg, a.lon_deg, 0.0),
-            Geodetic::from_deg(b.lat_deg, b.lon_deg, 0.0),
-        ) else {
-            return f64::NAN;
-        };
-        let d = tripoint_physics::vec3::sub(ga.to_ecef_m(), gb.to_ecef_m());
-        let (de, dn) = (
-            tripoint_physics::vec3::dot(d, gb.east_ecef()),
-            tripoint_physics::vec3::dot(d, gb.north_ecef()),
-        );
-        Ellipse::mahalanobis2(b.cov_en_m2, de, dn).unwrap_or(f64::NAN)
-    };
     for b in obs {
         let events = tracker.process_batch(b);
-        for ev in events.iter().filter(|e| e.confirmed) {
-            let Some(tr) = tracker.tracks().iter().find(|t| t.id == ev.track_id) else {
-                continue;
-            };
-            let e = tr.estimate();
-            if !converged(&e) {
-                continue;
-            }
+        for (tr, e) in converged_updates(&tracker, &events) {
             let boost = tr.imm.mu[0] > 0.0;
             let prov = live.provisional(tr.id, &e, tr.imm.mu[0], tr.early.is_some());
             let (p, basis) = tr.live_products(&mut live);
@@ -867,24 +966,30 @@ fn provisional_accuracy(obs: &[Vec<Observation>]) {
                 .is_some_and(|was| was != boost);
             if let Some((a, b)) = prov.and_then(|(q, _)| q.impact).zip(p.impact) {
                 let f = &mut found[usize::from(changed)];
-                f.0.push(mahalanobis2(&a, &b));
+                f.0.push(ground_mahalanobis2(&a, &b));
                 f.1.push(a.ellipse95.semi_major_m / b.ellipse95.semi_major_m);
                 f.1.push(a.ellipse95.semi_minor_m / b.ellipse95.semi_minor_m);
             }
         }
     }
-    for (what, (d2, axes)) in ["the same model set", "a changed model set"]
+    for (what, found) in ["the same model set", "a changed model set"]
         .iter()
         .zip(&mut found)
     {
-        println!(
-            "provisional vs full on breakup, {what}: {} compared; impact Mahalanobis² p50 {:.4} / p99 {:.4}; axes / full axes p1 {:.3} / p50 {:.3} / p99 {:.3}",
-            d2.len(),
-            percentile(d2, 0.5),
-            percentile(d2, 0.99),
-            percentile(axes, 0.01),
-            percentile(axes, 0.5),
-            percentile(axes, 0.99),
-        );
+        print_against_full(&format!("provisional vs full on breakup, {what}"), found);
     }
+}
+
+/// Prints quick products against full ones: the impacts' squared Mahalanobis distances and the
+/// ellipse axes' ratios, at p1 / p50 / p99.
+fn print_against_full(what: &str, (d2, axes): &mut (Vec<f64>, Vec<f64>)) {
+    println!(
+        "{what}: {} compared; impact Mahalanobis² p50 {:.4} / p99 {:.4}; axes / full axes p1 {:.3} / p50 {:.3} / p99 {:.3}",
+        d2.len(),
+        percentile(d2, 0.5),
+        percentile(d2, 0.99),
+        percentile(axes, 0.01),
+        percentile(axes, 0.5),
+        percentile(axes, 0.99),
+    );
 }

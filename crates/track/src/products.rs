@@ -906,6 +906,9 @@ pub struct LiveProducts {
     pub stale: usize,
     /// Provisional products published ahead of a full computation.
     pub provisional: usize,
+    /// References made ahead of a batch from the tracks' predictions
+    /// ([`LiveProducts::refresh_ahead`]).
+    pub ahead: usize,
 }
 
 /// A track due a full recomputation: id, state, boost probability, early state.
@@ -940,6 +943,18 @@ pub struct Prepared(Result<Said, bool>);
 /// track has an early (launch-point) state.
 pub type QuickItem<'a> = (u64, &'a GaussianState, f64, bool);
 
+/// References are made ahead of a batch ([`LiveProducts::refresh_ahead`]) from predictions
+/// whose velocity sigma is within this (m/s): products need the posterior's within
+/// [`MAX_PRODUCT_SIGMA_V_M_S`], and a young track's update can shrink it severalfold.
+pub const AHEAD_MAX_SIGMA_V_M_S: f64 = 3.0 * MAX_PRODUCT_SIGMA_V_M_S;
+
+/// Whether a state is in the region where products may be linearised: not on the way up
+/// below [`LINEAR_MIN_HEIGHT_M`].
+pub fn linear_region(s: &GaussianState) -> bool {
+    let up = vec3::dot(s.position(), s.velocity()) > 0.0;
+    !(up && height_above_ellipsoid_m(s.position()) < LINEAR_MIN_HEIGHT_M)
+}
+
 /// Default age after which a track's reference is recomputed in full (s).
 pub const REFRESH_S: f64 = 10.0;
 
@@ -958,6 +973,7 @@ impl LiveProducts {
             linearised: 0,
             stale: 0,
             provisional: 0,
+            ahead: 0,
         }
     }
 
@@ -1101,8 +1117,7 @@ impl LiveProducts {
         // separation had linearised ellipse axes 6 % off at p99, and provisional ones up to
         // 2.7× the full ones. Coming down (warheads, stages, fragments) they stay within the
         // limits of test `linearised_products_agree_with_full_products_on_the_irbm_tracks`.
-        let up = vec3::dot(s.position(), s.velocity()) > 0.0;
-        if up && height_above_ellipsoid_m(s.position()) < LINEAR_MIN_HEIGHT_M {
+        if !linear_region(s) {
             return Err(false);
         }
         let (raw, evidence) = classify(s, boost_probability);
@@ -1143,6 +1158,54 @@ impl LiveProducts {
             age_s,
             strict,
         })
+    }
+
+    /// References made ahead of a batch: for each track's prediction to the batch's time
+    /// ([`crate::MultiTargetTracker::predictions_ahead`]: id, predicted state, boost
+    /// probability, early state) of which its reference would say nothing (no reference yet, or
+    /// the state out of even the provisional limits: an update of the track would wait for a
+    /// full computation), and whose velocity sigma is within [`AHEAD_MAX_SIGMA_V_M_S`], full
+    /// products of the prediction become the track's reference (together over the pool). A
+    /// node runs this between batches, when idle: then the batch's update of such a track has
+    /// quick products at once (linearised, or provisional with the full computation after)
+    /// instead of waiting on the detection-to-product path for fifteen flights to the ground.
+    /// (A reference that gives provisional products is left: those are out at once already.) The prediction is a state of
+    /// the same object at the same time, a reference like any other; the limits of
+    /// [`LiveProducts::linearise`] judge the posterior against it as against one made from a
+    /// posterior (a young track's update shrinks its uncertainty past the strict limits: its
+    /// products are then provisional). The classification's hold is left as it is: only
+    /// published products move it. Returns the tracks (ids) given a reference.
+    pub fn refresh_ahead(&mut self, items: &[RefreshItem<'_>]) -> Vec<u64> {
+        let due: Vec<&RefreshItem<'_>> = items
+            .iter()
+            .filter(|(id, s, boost, early)| {
+                let sigma_v = (s.p[(3, 3)] + s.p[(4, 4)] + s.p[(5, 5)]).max(0.0).sqrt();
+                sigma_v <= AHEAD_MAX_SIGMA_V_M_S
+                    && linear_region(s)
+                    && self.linearise(*id, s, *boost, early.is_some()).is_err()
+            })
+            .collect();
+        let computed: Vec<_> = due
+            .par_iter()
+            .map(|&&(_, s, boost, early)| products_with_linearisation(s, boost, early))
+            .collect();
+        for (&&(id, s, boost, early), (mut products, linearisation)) in due.iter().zip(computed) {
+            let hold = self.refs.get(&id).map(|r| r.hold).unwrap_or_default();
+            products.classification = hold.peek(s.t_s, products.classification);
+            self.refs.insert(
+                id,
+                Reference {
+                    t_s: s.t_s,
+                    products,
+                    linearisation,
+                    had_early: early.is_some(),
+                    boost_active: boost > 0.0,
+                    hold,
+                },
+            );
+        }
+        self.ahead += due.len();
+        due.iter().map(|&&(id, ..)| id).collect()
     }
 
     /// Full products of track `id` at `s`, kept as its new reference.

@@ -962,6 +962,27 @@ impl MultiTargetTracker {
         n
     }
 
+    /// The confirmed tracks' kept predictions to `t_s` ([`MultiTargetTracker::predict_ahead`])
+    /// that a batch at `t_s` would use: each track with its predicted estimate (the IMM's
+    /// combined state) and predicted boost probability. What a node can make ahead of the batch
+    /// from the prediction, e.g. the products' references
+    /// ([`crate::products::LiveProducts::refresh_ahead`]).
+    pub fn predictions_ahead(
+        &self,
+        t_s: f64,
+    ) -> impl Iterator<Item = (&Track, &GaussianState, f64)> + '_ {
+        let valid = self.ahead_imm.as_ref() == Some(&self.cfg.imm);
+        self.tracks
+            .iter()
+            .filter(move |track| valid && track.is_confirmed())
+            .filter_map(move |track| {
+                let a = track.ahead.as_deref()?;
+                let (base, after) = track.base_before(t_s)?;
+                a.serves(t_s, after, base)
+                    .then(|| (track, &a.combined, a.pred.mu[0]))
+            })
+    }
+
     /// Processes one batch: the detections of one sensor at one time. Returns what happened to
     /// tracks: the updated tracks' events, then the new tracks'.
     pub fn process_batch(&mut self, batch: &[Observation]) -> Vec<TrackEvent> {

@@ -184,7 +184,7 @@ fn tracking_is_deterministic() {
 /// per cent, its impact time within a fraction of its sigma; and most updates are linearised.
 #[test]
 fn linearised_products_agree_with_full_products_on_the_irbm_tracks() {
-    use tripoint_track::products::{converged, Basis, GroundEstimate, LiveProducts};
+    use tripoint_track::products::{converged, Basis, LiveProducts};
     let s = load("irbm-overflight");
     let r = run(&s, &mut |_| {}).expect("runs");
     let mut live = LiveProducts::default();
@@ -198,21 +198,6 @@ fn linearised_products_agree_with_full_products_on_the_irbm_tracks() {
     let mut prov_d2 = Vec::new();
     let mut prov_axes = Vec::new();
     let mut k = 0usize;
-    // Squared Mahalanobis distance of impact `a` from impact `b` under `b`'s covariance.
-    let mahalanobis2 = |a: &GroundEstimate, b: &GroundEstimate| {
-        let g = Geodetic::from_deg(b.lat_deg, b.lon_deg, 0.0).expect("point");
-        let pa = Geodetic::from_deg(a.lat_deg, a.lon_deg, 0.0)
-            .expect("point")
-            .to_ecef_m();
-        let dd = tripoint_physics::vec3::sub(pa, g.to_ecef_m());
-        let (de, dn) = (
-            tripoint_physics::vec3::dot(dd, g.east_ecef()),
-            tripoint_physics::vec3::dot(dd, g.north_ecef()),
-        );
-        let c = b.cov_en_m2;
-        let det = c[0] * c[2] - c[1] * c[1];
-        (c[2] * de * de - 2.0 * c[1] * de * dn + c[0] * dn * dn) / det
-    };
     track(&s, &r, |tracker, _| {
         for tr in tracker.tracks().iter().filter(|t| t.is_confirmed()) {
             let e = tr.estimate();
@@ -231,7 +216,7 @@ fn linearised_products_agree_with_full_products_on_the_irbm_tracks() {
                 let Some((a, b)) = prov.and_then(|(p, _)| p.impact).zip(lp.impact) else {
                     continue;
                 };
-                prov_d2.push(mahalanobis2(&a, &b));
+                prov_d2.push(impact_d2(&a, &b));
                 prov_axes.push(a.ellipse95.semi_major_m / b.ellipse95.semi_major_m);
                 prov_axes.push(a.ellipse95.semi_minor_m / b.ellipse95.semi_minor_m);
                 continue;
@@ -244,7 +229,7 @@ fn linearised_products_agree_with_full_products_on_the_irbm_tracks() {
                 assert_eq!(lp.classification, full.classification);
                 continue;
             };
-            d2.push(mahalanobis2(&a, &b));
+            d2.push(impact_d2(&a, &b));
             axes.push((a.ellipse95.semi_major_m / b.ellipse95.semi_major_m - 1.0).abs());
             axes.push((a.ellipse95.semi_minor_m / b.ellipse95.semi_minor_m - 1.0).abs());
             dt.push((a.t_s - b.t_s).abs() / b.sigma_t_s.max(1e-3));
@@ -309,10 +294,7 @@ fn linearised_products_agree_with_full_products_on_the_irbm_tracks() {
 #[test]
 fn products_made_in_the_update_jobs_are_those_made_after_the_batch() {
     use tripoint_track::products::{converged, Basis, LiveProducts};
-    let s = load("irbm-overflight");
-    let r = run(&s, &mut |_| {}).expect("runs");
-    let owners: HashMap<_, _> = s.sensors.iter().map(|x| (x.id.clone(), x.owner)).collect();
-    let (batches, _) = batches(&r.detections, &owners, s.start);
+    let batches = scenario_batches("irbm-overflight");
     let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
     let (mut in_jobs, mut after) = (LiveProducts::default(), LiveProducts::default());
     let mut compared = 0;
@@ -368,6 +350,151 @@ fn products_made_in_the_update_jobs_are_those_made_after_the_batch() {
         ),
         (after.full, after.linearised, after.provisional, after.stale)
     );
+}
+
+/// References made ahead of each batch from the tracks' predictions
+/// (`LiveProducts::refresh_ahead`, as a node does between batches) spare the updates the wait
+/// for a full computation: on the IRBM scenario an update whose track has no usable reference
+/// waits (nothing quick can be said) far less often than without them, and the products said
+/// from such references are near full products of the same posterior (linearised ones as near
+/// as linearised ones are; provisional ones within half a sigma, their axes within a quarter).
+#[test]
+fn references_made_ahead_spare_the_updates_the_wait_for_a_full_computation() {
+    use tripoint_track::products::{converged, linear_region, products, Basis, LiveProducts};
+    let batches = scenario_batches("irbm-overflight");
+    let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
+    // With references made ahead, and without (what a node did before).
+    let (mut ahead, mut plain) = (LiveProducts::default(), LiveProducts::default());
+    let mut from_ahead: std::collections::HashSet<u64> = Default::default();
+    let (mut waits_ahead, mut waits_plain) = (0usize, 0usize);
+    // Impact d² from the full one under its covariance, and axis ratios, by basis
+    // [linearised, provisional], for products from references made ahead.
+    let mut found: [(Vec<f64>, Vec<f64>); 2] = Default::default();
+    let mut last_t = f64::NEG_INFINITY;
+    for b in &batches {
+        let t = b[0].t_s;
+        if t > last_t {
+            tracker.predict_ahead(t);
+            let items: Vec<_> = tracker
+                .predictions_ahead(t)
+                .map(|(tr, e, boost)| (tr.id, e, boost, tr.early_state()))
+                .collect();
+            from_ahead.extend(ahead.refresh_ahead(&items));
+        }
+        last_t = last_t.max(t);
+        let events = tracker.process_batch(b);
+        for ev in events.iter().filter(|e| e.confirmed) {
+            // (A track the batch's management merged away has no products.)
+            let Some(tr) = tracker.tracks().iter().find(|t| t.id == ev.track_id) else {
+                continue;
+            };
+            let e = tr.estimate();
+            if !converged(&e) {
+                continue;
+            }
+            let (pb, early) = (tr.imm.mu[0], tr.early_state());
+            // On the way up through the air products are always computed in full: no
+            // reference spares those.
+            let may_wait = linear_region(&e);
+            for (live, waits, made_ahead) in [
+                (&mut ahead, &mut waits_ahead, true),
+                (&mut plain, &mut waits_plain, false),
+            ] {
+                let said = live
+                    .quick(tr.id, &e, pb, early.is_some())
+                    .or_else(|| live.provisional(tr.id, &e, pb, early.is_some()));
+                match &said {
+                    None => *waits += usize::from(may_wait),
+                    Some((q, basis)) if made_ahead && from_ahead.contains(&tr.id) => {
+                        let full = products(&e, pb, early);
+                        if let Some((a, f)) = q.impact.as_ref().zip(full.impact.as_ref()) {
+                            let k = usize::from(matches!(basis, Basis::Provisional { .. }));
+                            found[k].0.push(impact_d2(a, f));
+                            found[k]
+                                .1
+                                .push(a.ellipse95.semi_major_m / f.ellipse95.semi_major_m);
+                            found[k]
+                                .1
+                                .push(a.ellipse95.semi_minor_m / f.ellipse95.semi_minor_m);
+                        }
+                    }
+                    Some(_) => {}
+                }
+                if !matches!(said, Some((_, Basis::Linearised { .. }))) {
+                    live.refresh(tr.id, &e, pb, early);
+                    if made_ahead {
+                        from_ahead.remove(&tr.id);
+                    }
+                }
+            }
+        }
+    }
+    let p = |v: &mut Vec<f64>, q: f64| {
+        v.sort_by(f64::total_cmp);
+        v[((v.len() as f64 * q) as usize).min(v.len() - 1)]
+    };
+    let [(lin_d2, lin_axes), (prov_d2, prov_axes)] = &mut found;
+    eprintln!(
+        "waits for a full computation: {waits_ahead} with references made ahead ({} made), {waits_plain} without; {} linearised from them: d² p99 {:.4}, axes p1 {:.3} / p99 {:.3}; {} provisional: d² p99 {:.4}, axes p1 {:.3} / p99 {:.3}",
+        ahead.ahead,
+        lin_d2.len(),
+        p(lin_d2, 0.99),
+        p(lin_axes, 0.01),
+        p(lin_axes, 0.99),
+        prov_d2.len(),
+        p(prov_d2, 0.99),
+        p(prov_axes, 0.01),
+        p(prov_axes, 0.99),
+    );
+    assert!(waits_plain >= 10, "only {waits_plain} waits to spare");
+    assert!(
+        waits_ahead * 4 <= waits_plain,
+        "{waits_ahead} waits with references made ahead, {waits_plain} without"
+    );
+    assert!(
+        lin_d2.len() >= 30,
+        "only {} linearised compared",
+        lin_d2.len()
+    );
+    assert!(
+        p(lin_d2, 0.99) < 0.05,
+        "linearised impact off by {}",
+        p(lin_d2, 0.99)
+    );
+    assert!(p(lin_axes, 0.01) > 0.95 && p(lin_axes, 0.99) < 1.05);
+    if !prov_d2.is_empty() {
+        assert!(
+            p(prov_d2, 0.99) < 0.25,
+            "provisional impact off by {}",
+            p(prov_d2, 0.99)
+        );
+        assert!(p(prov_axes, 0.01) > 0.75 && p(prov_axes, 0.99) < 1.3);
+    }
+}
+
+/// A scenario's detections as the tracker takes them: one batch per sensor and time.
+fn scenario_batches(name: &str) -> Vec<Vec<tripoint_track::Observation>> {
+    let s = load(name);
+    let r = run(&s, &mut |_| {}).expect("runs");
+    let owners: HashMap<_, _> = s.sensors.iter().map(|x| (x.id.clone(), x.owner)).collect();
+    batches(&r.detections, &owners, s.start).0
+}
+
+/// Squared Mahalanobis distance of impact `a` from impact `b` under `b`'s covariance.
+fn impact_d2(
+    a: &tripoint_track::products::GroundEstimate,
+    b: &tripoint_track::products::GroundEstimate,
+) -> f64 {
+    let g = Geodetic::from_deg(b.lat_deg, b.lon_deg, 0.0).expect("point");
+    let pa = Geodetic::from_deg(a.lat_deg, a.lon_deg, 0.0)
+        .expect("point")
+        .to_ecef_m();
+    let dd = tripoint_physics::vec3::sub(pa, g.to_ecef_m());
+    let (de, dn) = (
+        tripoint_physics::vec3::dot(dd, g.east_ecef()),
+        tripoint_physics::vec3::dot(dd, g.north_ecef()),
+    );
+    tripoint_track::products::Ellipse::mahalanobis2(b.cov_en_m2, de, dn).expect("an ellipse")
 }
 
 /// A warhead leaves its spent stage at 2 m/s (icbm-lofted): half a minute later the two are a
