@@ -836,10 +836,11 @@ fn map_back(lin: &ImpactLinearisation, s: &GaussianState) -> Result<Mapped, Stal
         .ok_or(Stale::Numerical)?;
     let spread = b.trace() * SIGMA_SPREAD / N7 as f64;
     let y = lin.j * delta;
-    // Nor may it shrink as much along a sigma direction that carries more than MIN_SHARE of
-    // the ground ellipse: the regression is a secant across the reference's spread, and with the state
-    // much tighter along a direction the impact depends on nonlinearly (late in flight, the
-    // drag parameter) it held the ellipse's minor axis 10–19 % wide.
+    // Nor may it shrink too much (the limits' least ratio) along a sigma direction that carries
+    // more than MIN_SHARE of the ground ellipse: the regression is a secant across the
+    // reference's spread, and with the state much tighter along a direction the impact depends
+    // on nonlinearly (late in flight, the drag parameter) it held the ellipse's minor axis
+    // 10–19 % wide.
     let least_ratio = (0..N7)
         .map(|k| b[(k, k)] * SIGMA_SPREAD)
         .zip(lin.share)
@@ -894,8 +895,9 @@ struct Reference {
     products: Products,
     linearisation: Option<ImpactLinearisation>,
     had_early: bool,
-    /// Made ahead of a batch from a prediction ([`LiveProducts::refresh_ahead`]).
-    ahead: bool,
+    /// The limits of its provisional products: [`AHEAD`] for a reference made ahead of a
+    /// batch from a prediction ([`LiveProducts::refresh_ahead`]), else [`LENIENT`].
+    provisional: Limits,
     /// Whether the boost model was in the IMM's active set (μ_boost > 0).
     boost_active: bool,
     /// The classification shown, with its hold.
@@ -1156,10 +1158,8 @@ impl LiveProducts {
                 let m = map_back(lin, s).map_err(|_| young)?;
                 let lenient = if model_set_changed {
                     STRICT
-                } else if r.ahead {
-                    AHEAD
                 } else {
-                    LENIENT
+                    r.provisional
                 };
                 lenient.admit(&m).map_err(|_| young)?;
                 let strict = if young {
@@ -1204,8 +1204,9 @@ impl LiveProducts {
     /// against one made from a posterior, except that its provisional products keep to the
     /// linearised region's distance and spread and refuse an update that shrank a direction
     /// that matters below [`AHEAD_MIN_RATIO`] (a young track's update shrinks its uncertainty
-    /// past the strict limits: its products are then provisional). The classification's hold is left as it is: only
-    /// published products move it. Returns the tracks (ids) given a reference.
+    /// past the strict limits: its products are then provisional). The classification's hold
+    /// is left as it is: only published products move it. Returns the tracks (ids) given a
+    /// reference.
     pub fn refresh_ahead(&mut self, items: &[RefreshItem<'_>]) -> Vec<u64> {
         let due: Vec<&RefreshItem<'_>> = items
             .iter()
@@ -1230,7 +1231,7 @@ impl LiveProducts {
                     products,
                     linearisation,
                     had_early: early.is_some(),
-                    ahead: true,
+                    provisional: AHEAD,
                     boost_active: boost > 0.0,
                     hold,
                 },
@@ -1269,7 +1270,7 @@ impl LiveProducts {
                 products: products.clone(),
                 linearisation,
                 had_early: early.is_some(),
-                ahead: false,
+                provisional: LENIENT,
                 boost_active: boost_probability > 0.0,
                 hold,
             },
