@@ -463,14 +463,18 @@ fn references_made_ahead_spare_the_updates_the_wait_for_a_full_computation() {
         p(lin_d2, 0.99)
     );
     assert!(p(lin_axes, 0.01) > 0.95 && p(lin_axes, 0.99) < 1.05);
-    if !prov_d2.is_empty() {
-        assert!(
-            p(prov_d2, 0.99) < 0.1,
-            "provisional impact off by {}",
-            p(prov_d2, 0.99)
-        );
-        assert!(p(prov_axes, 0.01) > 0.9 && p(prov_axes, 0.99) < 1.1);
-    }
+    // (25 on this scenario: enough that the bounds below say something.)
+    assert!(
+        prov_d2.len() >= 10,
+        "only {} provisional compared",
+        prov_d2.len()
+    );
+    assert!(
+        p(prov_d2, 0.99) < 0.1,
+        "provisional impact off by {}",
+        p(prov_d2, 0.99)
+    );
+    assert!(p(prov_axes, 0.01) > 0.9 && p(prov_axes, 0.99) < 1.1);
 }
 
 /// A scenario's detections as the tracker takes them: one batch per sensor and time.
