@@ -316,6 +316,7 @@ mod tests {
                 &owners,
                 TrackerConfig::default(),
                 0.0,
+                &mut std::io::sink(),
                 None,
             )
             .expect("tracks");

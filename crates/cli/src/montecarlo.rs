@@ -121,7 +121,14 @@ pub fn run(path: &Path, o: Options) -> Result<()> {
                 }
             }
         }
-        let run = track_detections(&r.detections, &owners, TrackerConfig::default(), 5.0, None)?;
+        let run = track_detections(
+            &r.detections,
+            &owners,
+            TrackerConfig::default(),
+            5.0,
+            &mut std::io::sink(),
+            None,
+        )?;
         let rate = run.observations as f64 / run.seconds.max(1e-9);
         let rows: Vec<StateRow> = run.rows.into_iter().map(|(r, _)| r).collect();
         let gospa = score_gospa(&truth, &rows, c_m);

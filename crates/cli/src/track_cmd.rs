@@ -53,8 +53,15 @@ pub struct TrackArgs {
     #[arg(long, default_value_t = 2.0)]
     products_every_s: f64,
     /// Track only (no impact/launch products): for throughput comparisons.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "live")]
     no_products: bool,
+    /// Run as a real-time node: predictions and the products' references made ahead of each
+    /// batch, products at every update of a confirmed track (quick ones as each track is
+    /// updated, `stage` in products.jsonl), and the latency from a detection entering the
+    /// tracker to its track's products printed by live-track count. The tracks are the same;
+    /// `--products-every-s` does not apply.
+    #[arg(long)]
+    live: bool,
     #[arg(long, short)]
     quiet: bool,
 }
@@ -128,35 +135,37 @@ fn read_sensor_owners(dir: &Path) -> Result<HashMap<SensorId, Nation>> {
 }
 
 /// Output of one tracking run kept in memory.
+#[derive(Default)]
 pub struct TrackRun {
     /// Confirmed-track updates with their full covariance.
     pub rows: Vec<(StateRow, tripoint_track::state::Covariance)>,
     pub impacts: Vec<ImpactRecord>,
-    pub products_lines: Vec<serde_json::Value>,
     pub observations: usize,
     pub rejected: usize,
     pub seconds: f64,
     pub confirmed: usize,
+    /// With a live node: each update's first products, ms from its batch entering the
+    /// tracker, with the batch's live-track count.
+    pub latencies_ms: Vec<(usize, f64)>,
 }
 
-/// Tracks detections in memory (shared by `track` and `score --monte-carlo`).
-pub fn track_detections(
+/// What tracking a set of detections starts from: their world (real or exercise), the epoch
+/// of the scenario clock (UNIX s), the batches and how many detections were refused.
+struct Prelude {
+    mode: tripoint_core::Mode,
+    epoch_unix: f64,
+    batches: Vec<Vec<tripoint_track::Observation>>,
+    rejected: usize,
+}
+
+/// Checks the detections are of one world and makes the tracker's batches (one per sensor and
+/// time), warning of the detections refused. `None` for no detections.
+fn prelude(
     detections: &[Detection],
     owners: &HashMap<SensorId, Nation>,
-    cfg: TrackerConfig,
-    products_every_s: f64,
-    bar: Option<&ProgressBar>,
-) -> Result<TrackRun> {
+) -> Result<Option<Prelude>> {
     let Some(first) = detections.first() else {
-        return Ok(TrackRun {
-            rows: vec![],
-            impacts: vec![],
-            products_lines: vec![],
-            observations: 0,
-            rejected: 0,
-            seconds: 0.0,
-            confirmed: 0,
-        });
+        return Ok(None);
     };
     let mode = first.mode;
     if let Some(d) = detections.iter().find(|d| d.mode != mode) {
@@ -169,7 +178,6 @@ pub fn track_detections(
         );
     }
     let epoch = first.time;
-    let epoch_unix = epoch.to_unix_seconds();
     let (batches, rejected) = batches(detections, owners, epoch);
     for r in rejected.iter().take(10) {
         eprintln!(
@@ -185,10 +193,147 @@ pub fn track_detections(
             rejected.len() - 10
         );
     }
+    Ok(Some(Prelude {
+        mode,
+        epoch_unix: epoch.to_unix_seconds(),
+        batches,
+        rejected: rejected.len(),
+    }))
+}
+
+/// A confirmed track's state as a tracks.csv row, with its covariance.
+fn state_row(
+    epoch_unix: f64,
+    tr: &tripoint_track::Track,
+    e: &tripoint_track::GaussianState,
+) -> (StateRow, tripoint_track::state::Covariance) {
+    (
+        StateRow {
+            t: epoch_unix + e.t_s,
+            id: tr.id.to_string(),
+            state: e.rv(),
+        },
+        e.p,
+    )
+}
+
+/// The rows of a batch's confirmed tracks: each updated one's estimate, and a newly confirmed
+/// one's states from its first detection on, as Stone Soup's initiator hands them over.
+fn batch_rows(
+    tracker: &MultiTargetTracker,
+    index: &HashMap<u64, usize>,
+    events: &[tripoint_track::tracker::TrackEvent],
+    epoch_unix: f64,
+    rows: &mut Vec<(StateRow, tripoint_track::state::Covariance)>,
+    confirmed: &mut std::collections::HashSet<u64>,
+) {
+    for ev in events.iter().filter(|e| e.confirmed) {
+        let Some(tr) = index.get(&ev.track_id).map(|&i| &tracker.tracks()[i]) else {
+            continue;
+        };
+        confirmed.insert(tr.id);
+        if ev.new {
+            rows.extend(
+                tr.earlier_estimates()
+                    .map(|e| state_row(epoch_unix, tr, &e)),
+            );
+        }
+        rows.push(state_row(epoch_unix, tr, &tr.estimate()));
+    }
+}
+
+/// Index of each track by id.
+fn track_index(tracker: &MultiTargetTracker) -> HashMap<u64, usize> {
+    tracker
+        .tracks()
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.id, i))
+        .collect()
+}
+
+/// One products.jsonl line (and the impact record `score --products` reads) of track `tr` at
+/// its estimate `e`; `stage` says where a live node made them.
+#[allow(clippy::too_many_arguments)]
+fn product_line(
+    tr: &tripoint_track::Track,
+    e: &tripoint_track::GaussianState,
+    p: &tripoint_track::products::Products,
+    basis: tripoint_track::products::Basis,
+    stage: Option<&str>,
+    p_mode: tripoint_core::Mode,
+    epoch_unix: f64,
+    impacts: &mut Vec<ImpactRecord>,
+) -> serde_json::Value {
+    if let Some(imp) = &p.impact {
+        impacts.push(ImpactRecord {
+            t: epoch_unix + e.t_s,
+            track_id: tr.id.to_string(),
+            position: e.position(),
+            lat_deg: imp.lat_deg,
+            lon_deg: imp.lon_deg,
+            cov_en_m2: imp.cov_en_m2,
+        });
+    }
+    let when = |t: f64| tripoint_sim::world::utc_string(Epoch::from_unix_seconds(epoch_unix + t));
+    let ground = |g: &Option<tripoint_track::products::GroundEstimate>| {
+        g.as_ref().map(|g| {
+            json!({
+                "time": when(g.t_s), "sigma_t_s": g.sigma_t_s,
+                "lat_deg": g.lat_deg, "lon_deg": g.lon_deg,
+                "cov_en_m2": g.cov_en_m2, "ellipse95": g.ellipse95,
+            })
+        })
+    };
+    let mut line = json!({
+        "time": when(e.t_s),
+        "track_id": tr.id,
+        "mode": p_mode,
+        "classification": p.classification,
+        "evidence": p.evidence,
+        "impact": ground(&p.impact),
+        "launch": ground(&p.launch),
+        "apogee_alt_km": p.apogee_alt_km,
+        "products": basis,
+        "mode_probabilities": {"boost": tr.imm.mu[0], "free_flight": tr.imm.mu[1], "reentry": tr.imm.mu[2]},
+        "position_sigma_m": e.position_sigma_m(),
+        "contributors": tr.contributors.iter().map(|(n, s)| json!({"nation": n, "sensor": s})).collect::<Vec<_>>(),
+    });
+    if let (Some(stage), Some(obj)) = (stage, line.as_object_mut()) {
+        obj.insert("stage".into(), json!(stage));
+    }
+    line
+}
+
+/// Writes one JSON line.
+fn write_line(out: &mut dyn Write, line: &serde_json::Value) -> Result<()> {
+    serde_json::to_writer(&mut *out, line)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Tracks detections in memory (shared by `track` and `score --monte-carlo`); the products go
+/// to `products_out` as JSON lines.
+pub fn track_detections(
+    detections: &[Detection],
+    owners: &HashMap<SensorId, Nation>,
+    cfg: TrackerConfig,
+    products_every_s: f64,
+    products_out: &mut dyn Write,
+    bar: Option<&ProgressBar>,
+) -> Result<TrackRun> {
+    let Some(Prelude {
+        mode,
+        epoch_unix,
+        batches,
+        rejected,
+    }) = prelude(detections, owners)?
+    else {
+        return Ok(TrackRun::default());
+    };
     let mut tracker = MultiTargetTracker::new(cfg);
     let mut rows = Vec::new();
     let mut impacts = Vec::new();
-    let mut lines = Vec::new();
     let mut schedule = tripoint_track::products::ProductSchedule::new(products_every_s);
     // Linearised from each track's last full products while they hold (`basis` in the output).
     let mut live = tripoint_track::products::LiveProducts::default();
@@ -198,12 +343,15 @@ pub fn track_detections(
     for (k, b) in batches.iter().enumerate() {
         n += b.len();
         let events = tracker.process_batch(b);
-        let index: std::collections::HashMap<u64, usize> = tracker
-            .tracks()
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id, i))
-            .collect();
+        let index = track_index(&tracker);
+        batch_rows(
+            &tracker,
+            &index,
+            &events,
+            epoch_unix,
+            &mut rows,
+            &mut confirmed,
+        );
         // Products of the batch's updated tracks: linearised where the track's reference holds,
         // the full recomputations due all together over the thread pool; written in event order.
         let mut due = Vec::new();
@@ -211,24 +359,7 @@ pub fn track_detections(
             let Some(tr) = index.get(&ev.track_id).map(|&i| &tracker.tracks()[i]) else {
                 continue;
             };
-            confirmed.insert(tr.id);
-            // Newly confirmed: its states from the first detection on, as Stone Soup's
-            // initiator hands them over.
-            let row = |e: &tripoint_track::GaussianState| {
-                (
-                    StateRow {
-                        t: epoch_unix + e.t_s,
-                        id: tr.id.to_string(),
-                        state: e.rv(),
-                    },
-                    e.p,
-                )
-            };
-            if ev.new {
-                rows.extend(tr.earlier_estimates().map(|e| row(&e)));
-            }
             let e = tr.estimate();
-            rows.push(row(&e));
             if schedule.due(tr.id, &e) {
                 let quick = live.quick(tr.id, &e, tr.imm.mu[0], tr.early.is_some());
                 due.push((tr, e, quick));
@@ -247,41 +378,10 @@ pub fn track_detections(
             }) else {
                 continue;
             };
-            if let Some(imp) = &p.impact {
-                impacts.push(ImpactRecord {
-                    t: epoch_unix + e.t_s,
-                    track_id: tr.id.to_string(),
-                    position: e.position(),
-                    lat_deg: imp.lat_deg,
-                    lon_deg: imp.lon_deg,
-                    cov_en_m2: imp.cov_en_m2,
-                });
-            }
-            let when =
-                |t: f64| tripoint_sim::world::utc_string(Epoch::from_unix_seconds(epoch_unix + t));
-            let ground = |g: &Option<tripoint_track::products::GroundEstimate>| {
-                g.as_ref().map(|g| {
-                    json!({
-                        "time": when(g.t_s), "sigma_t_s": g.sigma_t_s,
-                        "lat_deg": g.lat_deg, "lon_deg": g.lon_deg,
-                        "cov_en_m2": g.cov_en_m2, "ellipse95": g.ellipse95,
-                    })
-                })
-            };
-            lines.push(json!({
-                    "time": when(e.t_s),
-                    "track_id": tr.id,
-                    "mode": mode,
-                    "classification": p.classification,
-                    "evidence": p.evidence,
-                    "impact": ground(&p.impact),
-                    "launch": ground(&p.launch),
-                    "apogee_alt_km": p.apogee_alt_km,
-                    "products": basis,
-                    "mode_probabilities": {"boost": tr.imm.mu[0], "free_flight": tr.imm.mu[1], "reentry": tr.imm.mu[2]},
-                    "position_sigma_m": e.position_sigma_m(),
-                    "contributors": tr.contributors.iter().map(|(n, s)| json!({"nation": n, "sensor": s})).collect::<Vec<_>>(),
-                }));
+            write_line(
+                products_out,
+                &product_line(tr, &e, &p, basis, None, mode, epoch_unix, &mut impacts),
+            )?;
         }
         if k % 256 == 0 {
             let ids: std::collections::HashSet<u64> =
@@ -298,11 +398,105 @@ pub fn track_detections(
     Ok(TrackRun {
         rows,
         impacts,
-        products_lines: lines,
         observations: n,
-        rejected: rejected.len() + tracker.rejected.observations(),
+        rejected: rejected + tracker.rejected.observations(),
         seconds,
         confirmed: confirmed.len(),
+        latencies_ms: Vec::new(),
+    })
+}
+
+/// Tracks detections as a real-time node does ([`tripoint_track::node::Node`]): between
+/// batches the confirmed tracks predicted, and the products' references made, ahead of the
+/// next batch; each batch taken in passes, with products at every update of a confirmed,
+/// converged track (quick ones in the update jobs, full ones where nothing quick could be
+/// said, and the full computation behind each provisional product after). The tracks are
+/// those of [`track_detections`] to the bit; the latency of each update's first products is
+/// kept with the batch's live-track count.
+pub fn track_detections_live(
+    detections: &[Detection],
+    owners: &HashMap<SensorId, Nation>,
+    cfg: TrackerConfig,
+    products_out: &mut dyn Write,
+    bar: Option<&ProgressBar>,
+) -> Result<TrackRun> {
+    use tripoint_track::node::{Node, NodeConfig, Stage};
+    let Some(Prelude {
+        mode,
+        epoch_unix,
+        batches,
+        rejected,
+    }) = prelude(detections, owners)?
+    else {
+        return Ok(TrackRun::default());
+    };
+    let mut node = Node::new(cfg, NodeConfig::default());
+    let mut rows = Vec::new();
+    let mut impacts = Vec::new();
+    let mut latencies_ms = Vec::new();
+    let mut confirmed = std::collections::HashSet::new();
+    let t0 = Instant::now();
+    let mut n = 0usize;
+    for (k, b) in batches.iter().enumerate() {
+        n += b.len();
+        let out = node.take(b);
+        let tracker = node.tracker();
+        let index = track_index(tracker);
+        batch_rows(
+            tracker,
+            &index,
+            &out.events,
+            epoch_unix,
+            &mut rows,
+            &mut confirmed,
+        );
+        let n_live = tracker.tracks().len();
+        latencies_ms.extend(out.latencies_s().map(|s| (n_live, s * 1e3)));
+        for p in &out.published {
+            // (A track the batch's management merged away had its products before it; they are
+            // left out, as its rows are.)
+            let Some(tr) = index.get(&p.track_id).map(|&i| &tracker.tracks()[i]) else {
+                continue;
+            };
+            let stage = match p.stage {
+                Stage::Quick => "quick",
+                Stage::Waited => "waited",
+                Stage::NewlyConfirmed => "newly_confirmed",
+                Stage::FollowUp => "follow_up",
+            };
+            write_line(
+                products_out,
+                &product_line(
+                    tr,
+                    &tr.estimate(),
+                    &p.products,
+                    p.basis,
+                    Some(stage),
+                    mode,
+                    epoch_unix,
+                    &mut impacts,
+                ),
+            )?;
+        }
+        // Between batches, ahead of the next (not when it is at the same instant: already in).
+        if let Some(next) = batches.get(k + 1).filter(|n| n[0].t_s > b[0].t_s) {
+            node.ahead(next[0].t_s);
+        }
+        if let Some(bar) = bar {
+            if k % 256 == 0 {
+                bar.set_position(n as u64);
+            }
+        }
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    Ok(TrackRun {
+        rows,
+        impacts,
+        observations: n,
+        rejected: rejected + node.tracker().rejected.observations(),
+        seconds,
+        confirmed: confirmed.len(),
+        latencies_ms,
     })
 }
 
@@ -350,9 +544,28 @@ pub fn run_track(a: &TrackArgs) -> Result<()> {
     } else {
         a.products_every_s
     };
-    let run = track_detections(&detections, &owners, cfg, every, Some(&bar))?;
-    bar.finish_and_clear();
     fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    let products_path = a.out.join("products.jsonl");
+    let mut products_out = BufWriter::new(
+        fs::File::create(&products_path)
+            .with_context(|| format!("cannot create {}", products_path.display()))?,
+    );
+    let run = if a.live {
+        track_detections_live(&detections, &owners, cfg, &mut products_out, Some(&bar))?
+    } else {
+        track_detections(
+            &detections,
+            &owners,
+            cfg,
+            every,
+            &mut products_out,
+            Some(&bar),
+        )?
+    };
+    products_out
+        .flush()
+        .with_context(|| format!("cannot write {}", products_path.display()))?;
+    bar.finish_and_clear();
     {
         let path = a.out.join("tracks.csv");
         let mut w = BufWriter::new(
@@ -379,16 +592,6 @@ pub fn run_track(a: &TrackArgs) -> Result<()> {
         }
         w.flush()?;
     }
-    {
-        let path = a.out.join("products.jsonl");
-        let mut w = BufWriter::new(
-            fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
-        );
-        for l in &run.products_lines {
-            writeln!(w, "{}", serde_json::to_string(l)?)?;
-        }
-        w.flush()?;
-    }
     if !a.quiet {
         println!(
             "tracked {} detections in {:.2} s ({:.0}/s): {} confirmed tracks, {} rows rejected",
@@ -399,8 +602,45 @@ pub fn run_track(a: &TrackArgs) -> Result<()> {
             run.rejected + bad.len()
         );
         println!("wrote {}/{{tracks.csv,products.jsonl}}", a.out.display());
+        if a.live {
+            print!("{}", latency_report(&run.latencies_ms));
+        }
     }
     Ok(())
+}
+
+/// The latency from a detection entering the tracker to its track's products, by live-track
+/// count: p50, p99 and the worst, over every update's first products.
+fn latency_report(latencies_ms: &[(usize, f64)]) -> String {
+    let mut out = String::from(
+        "latency, detection → its track's products (this run's wall clock; a benchmark takes the minimum over replays):\n",
+    );
+    for (lo, hi) in [(0, usize::MAX), (0, 100), (100, 200), (200, usize::MAX)] {
+        let mut v: Vec<f64> = latencies_ms
+            .iter()
+            .filter(|(n, _)| (lo..hi).contains(n))
+            .map(|&(_, ms)| ms)
+            .collect();
+        if v.is_empty() {
+            continue;
+        }
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1];
+        let band = match (lo, hi) {
+            (0, usize::MAX) => "all".to_string(),
+            (lo, usize::MAX) => format!("≥ {lo} live tracks"),
+            (lo, hi) => format!("{lo}–{} live tracks", hi - 1),
+        };
+        let _ = writeln!(
+            out,
+            "  {band:<18} p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms ({} products)",
+            q(0.5),
+            q(0.99),
+            v[v.len() - 1],
+            v.len()
+        );
+    }
+    out
 }
 
 /// True impacts and the checkpoint (burnout + 60 s) per object from a sim summary.json.

@@ -286,6 +286,77 @@ fn track_and_score_write_and_read_the_documented_formats() {
     );
 }
 
+/// `tripoint track --live` runs the tracker as a real-time node: the same tracks.csv as the
+/// offline run, to the byte; products at every update of a confirmed track, each with the stage
+/// that made it and the basis it rests on, and no fewer than the offline run's (which makes them
+/// at most every 2 s per track); and the latency from a detection to its track's products
+/// printed by live-track count.
+#[test]
+fn track_live_keeps_the_tracks_and_reports_the_latency() {
+    let out = tmp("track-live");
+    let sim = out.join("sim");
+    simulate_salvo(&sim);
+    let run = |dir: &str, live: bool| {
+        let trk = out.join(dir);
+        let mut c = tripoint();
+        c.args(["track", "--in"]).arg(&sim).arg("--out").arg(&trk);
+        if live {
+            c.arg("--live");
+        }
+        let o = c.output().expect("runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (trk, String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let (offline, _) = run("offline", false);
+    let (live, stdout) = run("live", true);
+    let read = |d: &Path, f: &str| std::fs::read_to_string(d.join(f)).expect("output file");
+    assert!(
+        read(&offline, "tracks.csv") == read(&live, "tracks.csv"),
+        "tracks differ between --live and the offline run"
+    );
+    assert!(
+        stdout.contains("latency, detection → its track's products") && stdout.contains("p99"),
+        "{stdout}"
+    );
+    let live_products = read(&live, "products.jsonl");
+    let mut stages = std::collections::HashMap::new();
+    for line in live_products.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("one JSON object per line");
+        let stage = v["stage"].as_str().expect("stage").to_string();
+        let basis = v["products"]["basis"].as_str().expect("basis").to_string();
+        assert!(
+            ["quick", "waited", "newly_confirmed", "follow_up"].contains(&stage.as_str()),
+            "{stage}"
+        );
+        // Quick products rest on a reference; waited and follow-up ones are full.
+        match stage.as_str() {
+            "quick" => assert_ne!(basis, "full", "{line}"),
+            "waited" | "follow_up" => assert_eq!(basis, "full", "{line}"),
+            _ => {}
+        }
+        *stages.entry(stage).or_insert(0usize) += 1;
+    }
+    let offline_n = read(&offline, "products.jsonl").lines().count();
+    assert!(
+        live_products.lines().count() > offline_n,
+        "{} live products against {offline_n} offline",
+        live_products.lines().count()
+    );
+    assert!(
+        stages.get("quick").copied().unwrap_or(0) > 100,
+        "{stages:?}"
+    );
+    // No products were asked for: --live needs them.
+    let o = tripoint()
+        .args(["track", "--live", "--no-products", "--in"])
+        .arg(&sim)
+        .arg("--out")
+        .arg(out.join("none"))
+        .output()
+        .expect("runs");
+    assert!(!o.status.success());
+}
+
 #[test]
 fn malformed_detection_files_are_refused_or_their_bad_rows_skipped() {
     let dir = tmp("badcsv");

@@ -44,6 +44,7 @@ use std::time::Instant;
 use tripoint_sim::scenario::Scenario;
 use tripoint_sim::world::run;
 use tripoint_track::feed::batches;
+use tripoint_track::node::{Node, NodeConfig, Stage};
 use tripoint_track::products::{converged, Basis, LiveProducts, ProductSchedule};
 use tripoint_track::tracker::Association;
 use tripoint_track::tracker::TrackEvent;
@@ -61,13 +62,10 @@ fn observations(s: &Scenario, limit_s: f64) -> Vec<Vec<Observation>> {
     b.into_iter().filter(|b| b[0].t_s <= limit_s).collect()
 }
 
-/// Whether the node predicts its tracks to the next batch's time between batches
-/// (`TP_BENCH_AHEAD=0`: no).
-/// What a node makes between batches, ahead of the next at `t_s`: the confirmed tracks'
-/// predictions, and the products' references of those whose reference would not give
-/// linearised products of the prediction (`LiveProducts::refresh_ahead`; not with
-/// `TP_BENCH_REFS_AHEAD=0`).
-/// Returns the tracks (ids) given a reference.
+/// What a node makes between batches ([`Node::ahead`]), for a tracker and products kept apart:
+/// the confirmed tracks' predictions to the next batch at `t_s`, and the products' references
+/// of those whose reference would say nothing of it (`LiveProducts::refresh_ahead`; not with
+/// `TP_BENCH_REFS_AHEAD=0`). Returns the tracks (ids) given a reference.
 fn make_ahead(tracker: &mut MultiTargetTracker, live: &mut LiveProducts, t_s: f64) -> Vec<u64> {
     tracker.predict_ahead(t_s);
     if std::env::var("TP_BENCH_REFS_AHEAD").is_ok_and(|v| v == "0") {
@@ -80,8 +78,25 @@ fn make_ahead(tracker: &mut MultiTargetTracker, live: &mut LiveProducts, t_s: f6
     live.refresh_ahead(&items)
 }
 
+/// Whether the node predicts its tracks to the next batch's time between batches
+/// (`TP_BENCH_AHEAD=0`: no).
 fn ahead_on() -> bool {
     std::env::var("TP_BENCH_AHEAD").map_or(true, |v| v != "0")
+}
+
+/// A node as the benches run it: the default tracker with `association`, predictions ahead
+/// unless `TP_BENCH_AHEAD=0`, references ahead unless `TP_BENCH_REFS_AHEAD=0`.
+fn node(association: Association) -> Node {
+    Node::new(
+        TrackerConfig {
+            association,
+            ..TrackerConfig::default()
+        },
+        NodeConfig {
+            predict_ahead: ahead_on(),
+            references_ahead: std::env::var("TP_BENCH_REFS_AHEAD").map_or(true, |v| v != "0"),
+        },
+    )
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -182,27 +197,15 @@ fn main() {
 /// single runs' tails by up to 2×. Latencies over detections as in the breakup run, for
 /// batches at 100–199 live tracks.
 fn replays(obs: &[Vec<Observation>], reps: usize) {
-    let fresh = || {
-        (
-            MultiTargetTracker::new(TrackerConfig::default()),
-            LiveProducts::default(),
-            ProductSchedule::new(2.0),
-        )
-    };
+    let fresh = || (node(Association::Hybrid), ProductSchedule::new(2.0));
     // Where the windows start: a first pass, up to the second window, finds them; a second
     // stops just before each (a snapshot before every batch would copy the tracker thousands
     // of times).
-    let (mut tracker, mut live, mut schedule) = fresh();
+    let (mut node, mut schedule) = fresh();
     let (mut onset, mut later) = (None, None);
     for (i, b) in obs.iter().enumerate() {
-        one_batch(
-            &mut tracker,
-            &mut live,
-            &mut schedule,
-            b,
-            ProductsPath::Live,
-        );
-        let n_live = tracker.tracks().len();
+        one_batch(&mut node, &mut schedule, b, ProductsPath::Live);
+        let n_live = node.tracker().tracks().len();
         match onset {
             None if n_live >= 100 => onset = Some(i),
             Some(o) if b[0].t_s - obs[o][0].t_s >= 60.0 && (100..200).contains(&n_live) => {
@@ -216,7 +219,7 @@ fn replays(obs: &[Vec<Observation>], reps: usize) {
         println!("replays: never ≥ 100 live tracks in this run");
         return;
     };
-    let (mut tracker, mut live, mut schedule) = fresh();
+    let (mut node, mut schedule) = fresh();
     let mut done = 0;
     for (what, start) in [
         ("the cloud's first minute", Some(onset)),
@@ -231,13 +234,7 @@ fn replays(obs: &[Vec<Observation>], reps: usize) {
             continue;
         }
         for b in &obs[done..start] {
-            one_batch(
-                &mut tracker,
-                &mut live,
-                &mut schedule,
-                b,
-                ProductsPath::Live,
-            );
+            one_batch(&mut node, &mut schedule, b, ProductsPath::Live);
         }
         done = start;
         let t0 = obs[start][0].t_s;
@@ -245,7 +242,7 @@ fn replays(obs: &[Vec<Observation>], reps: usize) {
             .iter()
             .take_while(|b| b[0].t_s - t0 < 60.0)
             .collect();
-        replay_window(what, &tracker, &live, &schedule, &window, reps);
+        replay_window(what, &node, &schedule, &window, reps);
     }
 }
 
@@ -259,8 +256,7 @@ type BestTimes = (usize, f64, Vec<f64>, [u64; 4], usize, Vec<&'static str>);
 /// Replays `window` `reps` times from the snapshot and prints the minimum times.
 fn replay_window(
     what: &str,
-    tracker: &MultiTargetTracker,
-    live: &LiveProducts,
+    node: &Node,
     schedule: &ProductSchedule,
     window: &[&Vec<Observation>],
     reps: usize,
@@ -271,20 +267,20 @@ fn replay_window(
     // (And the full computations the batch's products waited for: the same in every replay.)
     let mut best: Vec<BestTimes> = Vec::new();
     for _ in 0..reps {
-        let (mut tr, mut lv, mut sc) = (tracker.clone(), live.clone(), schedule.clone());
+        let (mut nd, mut sc) = (node.clone(), schedule.clone());
         for (j, b) in window.iter().enumerate() {
-            let before = tr.times.clone();
-            let bt = one_batch(&mut tr, &mut lv, &mut sc, b, ProductsPath::Live);
+            let before = nd.tracker().times.clone();
+            let bt = one_batch(&mut nd, &mut sc, b, ProductsPath::Live);
             let mut ph = tripoint_track::tracker::PhaseTimes::default();
-            ph.add_between(&before, &tr.times);
+            ph.add_between(&before, &nd.tracker().times);
             // Between batches: the next one's predictions (off its clock), unless it came at
             // the same instant (already waiting).
             let later = |n: &&&Vec<Observation>| n[0].t_s > b[0].t_s;
-            if let Some(next) = window.get(j + 1).filter(later).filter(|_| ahead_on()) {
-                let _ = make_ahead(&mut tr, &mut lv, next[0].t_s);
+            if let Some(next) = window.get(j + 1).filter(later) {
+                nd.ahead(next[0].t_s);
             }
             let phases = [ph.pregate_ns, ph.predict_ns, ph.associate_ns, ph.update_ns];
-            let n_live = tr.tracks().len();
+            let n_live = nd.tracker().tracks().len();
             match best.get_mut(j) {
                 Some((_, up, done, ps, _, _)) if done.len() == bt.done.len() => {
                     *up = up.min(bt.t_updated);
@@ -383,7 +379,7 @@ fn replay_window(
 struct BatchTiming {
     t_updated: f64,
     done: Vec<f64>,
-    /// What each product in `done` was ([`Published::kinds`]).
+    /// What each product in `done` was ([`kind`]).
     kinds: Vec<&'static str>,
     n_wait: usize,
     products: usize,
@@ -391,241 +387,98 @@ struct BatchTiming {
     service: f64,
 }
 
-/// One batch as a node takes it: the confirmed tracks' updates and their products (live:
-/// linearised or provisional at once, the full computations due after; or full every 2 s),
-/// then the tentative tracks' pass and the first products of the tracks it confirms, the
-/// full recomputations behind provisional products, and the batch's track management.
+/// One batch as a node takes it: live products through the library's node
+/// ([`Node::take`]: the confirmed tracks' updates with their quick products made in the update
+/// jobs, the full computations due after, the tentative tracks' pass and the first products
+/// of the tracks it confirms, the full recomputations behind provisional products, track
+/// management); or, for comparison, full products in line at most every 2 s per track.
 fn one_batch(
-    tracker: &mut MultiTargetTracker,
-    live: &mut LiveProducts,
+    node: &mut Node,
     schedule: &mut ProductSchedule,
     b: &[Observation],
     path: ProductsPath,
 ) -> BatchTiming {
-    let start = Instant::now();
-    let mut out = Published {
-        stage: QUICK,
-        ..Published::default()
-    };
-    // The confirmed tracks' association and updates, then their products; the tentative
-    // tracks' pass and management (merges, deletions, new tracks) come after, off the
-    // detection-to-product path. Live products: each confirmed track's quick products
-    // (linearised, or provisional) are made in its update's job as soon as it is updated, and
-    // are out then; the full computations of tracks with nothing quick to say follow, over the
-    // pool. (Making those in the update jobs too was slower at the p99: a 0.2–0.5 ms
-    // computation holds one of the two threads while other tracks' quick products wait.)
-    let (mut step, quick) = match path {
-        ProductsPath::Live => {
-            let reading: &LiveProducts = live;
-            tracker.update_batch_with(b, |tr| {
-                let e = tr.estimate();
-                converged(&e).then(|| {
-                    let item = (tr.id, &e, tr.imm.mu[0], tr.early.is_some());
-                    (reading.prepare(item), start.elapsed().as_secs_f64())
-                })
-            })
-        }
-        ProductsPath::FullEvery2s => (tracker.update_batch(b), Vec::new()),
-    };
-    let t_updated = start.elapsed().as_secs_f64();
-    let p0 = Instant::now();
     match path {
         ProductsPath::Live => {
-            let index = track_index(step.tracker());
-            let mut waiting = Vec::new();
-            for (id, (prepared, t)) in quick {
-                let Some(&i) = index.get(&id) else { continue };
-                out.record(i, t, live.publish(prepared), &mut waiting);
+            let out = node.take(b);
+            let first: Vec<&tripoint_track::node::Published> = out
+                .published
+                .iter()
+                .filter(|p| p.stage.is_first())
+                .collect();
+            BatchTiming {
+                t_updated: out.updated_s,
+                done: first.iter().map(|p| p.at_s).collect(),
+                kinds: first.iter().map(|p| kind(p.stage)).collect(),
+                n_wait: out.waited(),
+                products: out.published.len(),
+                product_secs: out.product_s,
+                service: out.service_s,
             }
-            compute_waiting(step.tracker(), &waiting, live, start, &mut out);
         }
-        ProductsPath::FullEvery2s => {
-            let events = step.updated().to_vec();
-            publish(
-                step.tracker(),
-                &events,
-                live,
-                schedule,
-                path,
-                start,
-                &mut out,
-            );
-        }
+        ProductsPath::FullEvery2s => full_every_2s(node.tracker_mut(), schedule, b),
     }
-    let mut product_secs = p0.elapsed().as_secs_f64();
-    // The tentative tracks' pass; those it confirms get their first products.
-    out.stage = NEWLY_CONFIRMED;
-    let confirmed_now: Vec<TrackEvent> = step
-        .update_tentative()
-        .into_iter()
-        .filter(|e| e.confirmed)
-        .collect();
+}
+
+/// What a product at or past the p99 was: quick in the confirmed pass, a full computation the
+/// confirmed pass waited for, or the first products of a track the tentative pass confirmed.
+fn kind(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Quick => "quick",
+        Stage::Waited => "waited for a full computation",
+        Stage::NewlyConfirmed => "first of a track the tentative pass confirmed",
+        Stage::FollowUp => "follow-up",
+    }
+}
+
+/// [`one_batch`] the old way: full products in line, at most every 2 s per track
+/// (`ProductSchedule`), after the confirmed tracks' updates and after the tentative pass.
+fn full_every_2s(
+    tracker: &mut MultiTargetTracker,
+    schedule: &mut ProductSchedule,
+    b: &[Observation],
+) -> BatchTiming {
+    let start = Instant::now();
+    let mut step = tracker.update_batch(b);
+    let t_updated = start.elapsed().as_secs_f64();
+    let (mut done, mut kinds) = (Vec::new(), Vec::new());
+    let mut publish = |tracker: &MultiTargetTracker, events: &[TrackEvent], stage: Stage| {
+        // Track index by id, once per call (not a search per event).
+        let index: HashMap<u64, usize> = tracker
+            .tracks()
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id, i))
+            .collect();
+        for ev in events.iter().filter(|e| e.confirmed) {
+            let Some(tr) = index.get(&ev.track_id).map(|&i| &tracker.tracks()[i]) else {
+                continue;
+            };
+            if schedule.due(tr.id, &tr.estimate()) {
+                std::hint::black_box(tr.products());
+                done.push(start.elapsed().as_secs_f64());
+                kinds.push(kind(stage));
+            }
+        }
+    };
     let p0 = Instant::now();
-    publish(
-        step.tracker(),
-        &confirmed_now,
-        live,
-        schedule,
-        path,
-        start,
-        &mut out,
-    );
-    // The full recomputations behind provisional products, together over the pool.
-    out.products += refresh(step.tracker(), &out.later, live);
+    let events = step.updated().to_vec();
+    publish(step.tracker(), &events, Stage::Waited);
+    let mut product_secs = p0.elapsed().as_secs_f64();
+    let confirmed_now = step.update_tentative();
+    let p0 = Instant::now();
+    publish(step.tracker(), &confirmed_now, Stage::NewlyConfirmed);
     product_secs += p0.elapsed().as_secs_f64();
     step.finish();
     BatchTiming {
         t_updated,
-        done: out.done,
-        kinds: out.kinds,
-        n_wait: out.n_wait,
-        products: out.products,
+        products: done.len(),
+        done,
+        kinds,
+        n_wait: 0,
         product_secs,
         service: start.elapsed().as_secs_f64(),
     }
-}
-
-/// [`Published::kinds`]: quick products in the confirmed pass, full computations the confirmed
-/// pass waited for, and the first products of the tracks the tentative pass confirmed.
-const QUICK: &str = "quick";
-const WAITED: &str = "waited for a full computation";
-const NEWLY_CONFIRMED: &str = "first of a track the tentative pass confirmed";
-
-/// What [`publish`] did: when each product went out (s from the batch's start), the tracks
-/// (indices) whose full recomputation is due behind provisional products, how many tracks
-/// waited for a full computation, and the products made.
-#[derive(Default)]
-struct Published {
-    done: Vec<f64>,
-    /// What each product in `done` was: quick in the confirmed pass, a full computation the
-    /// confirmed pass waited for, or the first products of a track the tentative pass confirmed.
-    kinds: Vec<&'static str>,
-    /// Which of those the products recorded now are.
-    stage: &'static str,
-    later: Vec<usize>,
-    n_wait: usize,
-    products: usize,
-}
-
-impl Published {
-    /// Track `i`'s quick products (`LiveProducts::publish`), out at `t`: counted, and its full
-    /// computation due behind provisional products (`later`), or before any (`waiting`).
-    fn record(
-        &mut self,
-        i: usize,
-        t: f64,
-        quick: Option<(tripoint_track::products::Products, Basis)>,
-        waiting: &mut Vec<usize>,
-    ) {
-        match quick {
-            Some((p, basis)) => {
-                std::hint::black_box(p);
-                self.products += 1;
-                self.done.push(t);
-                self.kinds.push(self.stage);
-                if !matches!(basis, Basis::Linearised { .. }) {
-                    self.later.push(i);
-                }
-            }
-            None => waiting.push(i),
-        }
-    }
-}
-
-/// Publishes the products of the confirmed tracks among `events`.
-fn publish(
-    tracker: &MultiTargetTracker,
-    events: &[TrackEvent],
-    live: &mut LiveProducts,
-    schedule: &mut ProductSchedule,
-    path: ProductsPath,
-    start: Instant,
-    out: &mut Published,
-) {
-    // Track index by id, once per call (not a search per event).
-    let index = track_index(tracker);
-    let updates: Vec<_> = events
-        .iter()
-        .filter(|e| e.confirmed)
-        .filter_map(|ev| index.get(&ev.track_id).copied())
-        .map(|i| (i, &tracker.tracks()[i]))
-        .map(|(i, tr)| (i, tr, tr.estimate()))
-        .collect();
-    let mut waiting = Vec::new();
-    match path {
-        ProductsPath::FullEvery2s => {
-            for (_, tr, e) in &updates {
-                if schedule.due(tr.id, e) {
-                    std::hint::black_box(tr.products());
-                    out.products += 1;
-                    out.done.push(start.elapsed().as_secs_f64());
-                    out.kinds.push(out.stage);
-                }
-            }
-        }
-        ProductsPath::Live => {
-            // Linearised or provisional products of every converged track at once; where
-            // nothing could be said, or provisionally, a full computation is due.
-            let converged: Vec<_> = updates.iter().filter(|(_, _, e)| converged(e)).collect();
-            let items: Vec<_> = converged
-                .iter()
-                .map(|(_, tr, e)| (tr.id, e, tr.imm.mu[0], tr.early.is_some()))
-                .collect();
-            let quick = live.quick_many(&items);
-            let t_quick = start.elapsed().as_secs_f64();
-            for ((i, _, _), q) in converged.iter().zip(quick) {
-                out.record(*i, t_quick, q, &mut waiting);
-            }
-        }
-    }
-    compute_waiting(tracker, &waiting, live, start, out);
-}
-
-/// Full products of the tracks (indices), together over the thread pool, kept as their
-/// references; returns how many were made.
-fn refresh(tracker: &MultiTargetTracker, tracks: &[usize], live: &mut LiveProducts) -> usize {
-    let all = tracker.tracks();
-    let estimates: Vec<_> = tracks
-        .iter()
-        .map(|&i| (&all[i], all[i].estimate()))
-        .collect();
-    let items: Vec<_> = estimates
-        .iter()
-        .map(|(tr, e)| (tr.id, e, tr.imm.mu[0], tr.early_state()))
-        .collect();
-    std::hint::black_box(live.refresh_many(&items)).len()
-}
-
-/// Index of each track by id.
-fn track_index(tracker: &MultiTargetTracker) -> HashMap<u64, usize> {
-    tracker
-        .tracks()
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.id, i))
-        .collect()
-}
-
-/// The full computations of the tracks (indices) with nothing published yet, together over the
-/// thread pool (each one's products are counted out when all of them are).
-fn compute_waiting(
-    tracker: &MultiTargetTracker,
-    waiting: &[usize],
-    live: &mut LiveProducts,
-    start: Instant,
-    out: &mut Published,
-) {
-    let k = refresh(tracker, waiting, live);
-    out.products += k;
-    out.n_wait += waiting.len();
-    out.done
-        .extend(std::iter::repeat_n(start.elapsed().as_secs_f64(), k));
-    let kind = if out.stage == QUICK {
-        WAITED
-    } else {
-        out.stage
-    };
-    out.kinds.extend(std::iter::repeat_n(kind, k));
 }
 
 /// How products are made in the breakup run.
@@ -651,12 +504,8 @@ struct Latencies {
 }
 
 fn breakup_with_products(obs: &[Vec<Observation>], association: Association, path: ProductsPath) {
-    let mut tracker = MultiTargetTracker::new(TrackerConfig {
-        association,
-        ..TrackerConfig::default()
-    });
+    let mut node = node(association);
     let mut schedule = ProductSchedule::new(2.0);
-    let mut live = LiveProducts::default();
     let mut updated = Latencies::default();
     let mut produced = Latencies::default();
     let mut max_live = 0;
@@ -678,7 +527,7 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
     for (k, b) in obs.iter().enumerate() {
         let arrival = b[0].t_s - t_first;
         let wait = (busy_until - arrival).max(0.0);
-        let before = tracker.times.clone();
+        let before = node.tracker().times.clone();
         let BatchTiming {
             t_updated,
             done,
@@ -687,9 +536,10 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
             kinds: _,
             product_secs: p_secs,
             service,
-        } = one_batch(&mut tracker, &mut live, &mut schedule, b, path);
+        } = one_batch(&mut node, &mut schedule, b, path);
         n_products += products;
         product_secs += p_secs;
+        let tracker = node.tracker();
         let n_live = tracker.tracks().len();
         if (100..200).contains(&n_live) {
             phases.add_between(&before, &tracker.times);
@@ -703,7 +553,7 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
         let idle_before = |n: &&Vec<Observation>| n[0].t_s - t_first > busy_until;
         if let Some(next) = obs.get(k + 1).filter(idle_before).filter(|_| ahead) {
             let t0 = Instant::now();
-            let _ = make_ahead(&mut tracker, &mut live, next[0].t_s);
+            node.ahead(next[0].t_s);
             busy_until += t0.elapsed().as_secs_f64();
         }
         // With TP_BENCH_SLOW_MS set, each batch at 100–199 live tracks whose last product took
@@ -711,6 +561,7 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
         let last_product_ms = done.iter().copied().fold(0.0, f64::max) * 1e3;
         if slow_ms.is_some_and(|ms| last_product_ms > ms) && (100..200).contains(&n_live) {
             let mut ph = tripoint_track::tracker::PhaseTimes::default();
+            let tracker = node.tracker();
             ph.add_between(&before, &tracker.times);
             let us = |ns: u64| ns / 1000;
             eprintln!(
@@ -745,12 +596,8 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
                 produced.queued.push((n_live, first, (wait + d) * 1e3));
             }
         }
-        if path == ProductsPath::Live && tracker.tracks().len() < live.len() / 2 {
-            let ids: std::collections::HashSet<u64> =
-                tracker.tracks().iter().map(|t| t.id).collect();
-            live.retain(|id| ids.contains(&id));
-        }
     }
+    let live = node.products();
     let secs = t_start.elapsed().as_secs_f64();
     let n: usize = obs.iter().map(Vec::len).sum();
     let span = obs.last().map_or(0.0, |b| b[0].t_s) - t_first;
@@ -766,7 +613,7 @@ fn breakup_with_products(obs: &[Vec<Observation>], association: Association, pat
         live.ahead,
     );
     if ahead {
-        let t = &tracker.times;
+        let t = &node.tracker().times;
         println!(
             "predictions ahead ({tag}): {} made between batches in {:.2} s, {} used by the batches ({:.0} % of their predictions)",
             t.predicted_ahead,

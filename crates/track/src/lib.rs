@@ -14,6 +14,7 @@ pub mod imm;
 pub mod measurement;
 pub mod metric;
 pub mod motion;
+pub mod node;
 pub mod products;
 pub mod score;
 pub mod state;
