@@ -242,16 +242,6 @@ fn batch_rows(
     }
 }
 
-/// Index of each track by id.
-fn track_index(tracker: &MultiTargetTracker) -> HashMap<u64, usize> {
-    tracker
-        .tracks()
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.id, i))
-        .collect()
-}
-
 /// One products.jsonl line (and the impact record `score --products` reads) of track `tr` at
 /// its estimate `e`; `stage` says where a live node made them.
 #[allow(clippy::too_many_arguments)]
@@ -312,8 +302,8 @@ fn write_line(out: &mut dyn Write, line: &serde_json::Value) -> Result<()> {
     Ok(())
 }
 
-/// Tracks detections in memory (shared by `track` and `score --monte-carlo`); the products go
-/// to `products_out` as JSON lines.
+/// Tracks detections in memory (shared by `track` and `score --monte-carlo`); the products,
+/// at most every `products_every_s` per track, go to `products_out` as JSON lines.
 pub fn track_detections(
     detections: &[Detection],
     owners: &HashMap<SensorId, Nation>,
@@ -322,88 +312,14 @@ pub fn track_detections(
     products_out: &mut dyn Write,
     bar: Option<&ProgressBar>,
 ) -> Result<TrackRun> {
-    let Some(Prelude {
-        mode,
-        epoch_unix,
-        batches,
-        rejected,
-    }) = prelude(detections, owners)?
-    else {
-        return Ok(TrackRun::default());
-    };
-    let mut tracker = MultiTargetTracker::new(cfg);
-    let mut rows = Vec::new();
-    let mut impacts = Vec::new();
-    let mut schedule = tripoint_track::products::ProductSchedule::new(products_every_s);
-    // Linearised from each track's last full products while they hold (`basis` in the output).
-    let mut live = tripoint_track::products::LiveProducts::default();
-    let mut confirmed = std::collections::HashSet::new();
-    let t0 = Instant::now();
-    let mut n = 0usize;
-    for (k, b) in batches.iter().enumerate() {
-        n += b.len();
-        let events = tracker.process_batch(b);
-        let index = track_index(&tracker);
-        batch_rows(
-            &tracker,
-            &index,
-            &events,
-            epoch_unix,
-            &mut rows,
-            &mut confirmed,
-        );
-        // Products of the batch's updated tracks: linearised where the track's reference holds,
-        // the full recomputations due all together over the thread pool; written in event order.
-        let mut due = Vec::new();
-        for ev in events.iter().filter(|e| e.confirmed) {
-            let Some(tr) = index.get(&ev.track_id).map(|&i| &tracker.tracks()[i]) else {
-                continue;
-            };
-            let e = tr.estimate();
-            if schedule.due(tr.id, &e) {
-                let quick = live.quick(tr.id, &e, tr.imm.mu[0], tr.early.is_some());
-                due.push((tr, e, quick));
-            }
-        }
-        let items: Vec<_> = due
-            .iter()
-            .filter(|(_, _, q)| q.is_none())
-            .map(|(tr, e, _)| (tr.id, e, tr.imm.mu[0], tr.early_state()))
-            .collect();
-        let mut full = live.refresh_many(&items).into_iter();
-        for (tr, e, quick) in due {
-            let Some((p, basis)) = quick.or_else(|| {
-                full.next()
-                    .map(|p| (p, tripoint_track::products::Basis::Full))
-            }) else {
-                continue;
-            };
-            write_line(
-                products_out,
-                &product_line(tr, &e, &p, basis, None, mode, epoch_unix, &mut impacts),
-            )?;
-        }
-        if k % 256 == 0 {
-            let ids: std::collections::HashSet<u64> =
-                tracker.tracks().iter().map(|t| t.id).collect();
-            live.retain(|id| ids.contains(&id));
-        }
-        if let Some(bar) = bar {
-            if k % 256 == 0 {
-                bar.set_position(n as u64);
-            }
-        }
-    }
-    let seconds = t0.elapsed().as_secs_f64();
-    Ok(TrackRun {
-        rows,
-        impacts,
-        observations: n,
-        rejected: rejected + tracker.rejected.observations(),
-        seconds,
-        confirmed: confirmed.len(),
-        latencies_ms: Vec::new(),
-    })
+    track_with(
+        detections,
+        owners,
+        cfg,
+        Some(products_every_s),
+        products_out,
+        bar,
+    )
 }
 
 /// Tracks detections as a real-time node does ([`tripoint_track::node::Node`]): between
@@ -420,7 +336,22 @@ pub fn track_detections_live(
     products_out: &mut dyn Write,
     bar: Option<&ProgressBar>,
 ) -> Result<TrackRun> {
+    track_with(detections, owners, cfg, None, products_out, bar)
+}
+
+/// [`track_detections`] with products at most every `products_every_s` per track, or, with
+/// `None`, [`track_detections_live`]. The node's tracker takes the batches either way; offline,
+/// whole (`process_batch`), the node's own products left unused.
+fn track_with(
+    detections: &[Detection],
+    owners: &HashMap<SensorId, Nation>,
+    cfg: TrackerConfig,
+    products_every_s: Option<f64>,
+    products_out: &mut dyn Write,
+    bar: Option<&ProgressBar>,
+) -> Result<TrackRun> {
     use tripoint_track::node::{Node, NodeConfig, Stage};
+    use tripoint_track::products::{LiveProducts, ProductSchedule};
     let Some(Prelude {
         mode,
         epoch_unix,
@@ -431,6 +362,10 @@ pub fn track_detections_live(
         return Ok(TrackRun::default());
     };
     let mut node = Node::new(cfg, NodeConfig::default());
+    // Offline: at most every `products_every_s` per track, linearised from each track's last
+    // full products while they hold (`basis` in the output).
+    let mut offline =
+        products_every_s.map(|every| (ProductSchedule::new(every), LiveProducts::default()));
     let mut rows = Vec::new();
     let mut impacts = Vec::new();
     let mut latencies_ms = Vec::new();
@@ -439,47 +374,71 @@ pub fn track_detections_live(
     let mut n = 0usize;
     for (k, b) in batches.iter().enumerate() {
         n += b.len();
-        let out = node.take(b);
+        // The batch's events, and its products.
+        let (events, products): (_, Vec<Made>) = match offline.as_mut() {
+            Some((schedule, live)) => {
+                let tracker = node.tracker_mut();
+                let events = tracker.process_batch(b);
+                let made = offline_products(tracker, &events, schedule, live);
+                if k % 256 == 0 {
+                    let ids: std::collections::HashSet<u64> =
+                        tracker.tracks().iter().map(|t| t.id).collect();
+                    live.retain(|id| ids.contains(&id));
+                }
+                (events, made)
+            }
+            None => {
+                let out = node.take(b);
+                let n_live = node.tracker().tracks().len();
+                latencies_ms.extend(out.latencies_s().map(|s| (n_live, s * 1e3)));
+                let made = out
+                    .published
+                    .into_iter()
+                    .map(|p| {
+                        let stage = match p.stage {
+                            Stage::Quick => "quick",
+                            Stage::Waited => "waited",
+                            Stage::NewlyConfirmed => "newly_confirmed",
+                            Stage::FollowUp => "follow_up",
+                        };
+                        (p.track_id, p.products, p.basis, Some(stage))
+                    })
+                    .collect();
+                (out.events, made)
+            }
+        };
         let tracker = node.tracker();
-        let index = track_index(tracker);
+        let index = tracker.index_by_id();
         batch_rows(
             tracker,
             &index,
-            &out.events,
+            &events,
             epoch_unix,
             &mut rows,
             &mut confirmed,
         );
-        let n_live = tracker.tracks().len();
-        latencies_ms.extend(out.latencies_s().map(|s| (n_live, s * 1e3)));
-        for p in &out.published {
+        for (id, p, basis, stage) in products {
             // (A track the batch's management merged away had its products before it; they are
             // left out, as its rows are.)
-            let Some(tr) = index.get(&p.track_id).map(|&i| &tracker.tracks()[i]) else {
+            let Some(tr) = index.get(&id).map(|&i| &tracker.tracks()[i]) else {
                 continue;
             };
-            let stage = match p.stage {
-                Stage::Quick => "quick",
-                Stage::Waited => "waited",
-                Stage::NewlyConfirmed => "newly_confirmed",
-                Stage::FollowUp => "follow_up",
-            };
-            write_line(
-                products_out,
-                &product_line(
-                    tr,
-                    &tr.estimate(),
-                    &p.products,
-                    p.basis,
-                    Some(stage),
-                    mode,
-                    epoch_unix,
-                    &mut impacts,
-                ),
-            )?;
+            let line = product_line(
+                tr,
+                &tr.estimate(),
+                &p,
+                basis,
+                stage,
+                mode,
+                epoch_unix,
+                &mut impacts,
+            );
+            write_line(products_out, &line)?;
         }
-        // Between batches, ahead of the next (not when it is at the same instant: already in).
-        if let Some(next) = batches.get(k + 1).filter(|n| n[0].t_s > b[0].t_s) {
+        // A live node works ahead of the next batch (not when it is at the same instant:
+        // already in).
+        let next = batches.get(k + 1).filter(|n| n[0].t_s > b[0].t_s);
+        if let Some(next) = next.filter(|_| offline.is_none()) {
             node.ahead(next[0].t_s);
         }
         if let Some(bar) = bar {
@@ -498,6 +457,53 @@ pub fn track_detections_live(
         confirmed: confirmed.len(),
         latencies_ms,
     })
+}
+
+/// A track's products made in a batch: its id, the products, their basis, and with a live node
+/// the stage that made them.
+type Made = (
+    u64,
+    tripoint_track::products::Products,
+    tripoint_track::products::Basis,
+    Option<&'static str>,
+);
+
+/// Offline products of a batch's updated confirmed tracks that `schedule` says are due:
+/// linearised where the track's reference holds, the full recomputations all together over the
+/// thread pool; in event order.
+fn offline_products(
+    tracker: &MultiTargetTracker,
+    events: &[tripoint_track::tracker::TrackEvent],
+    schedule: &mut tripoint_track::products::ProductSchedule,
+    live: &mut tripoint_track::products::LiveProducts,
+) -> Vec<Made> {
+    let index = tracker.index_by_id();
+    let mut due = Vec::new();
+    for ev in events.iter().filter(|e| e.confirmed) {
+        let Some(tr) = index.get(&ev.track_id).map(|&i| &tracker.tracks()[i]) else {
+            continue;
+        };
+        let e = tr.estimate();
+        if schedule.due(tr.id, &e) {
+            let quick = live.quick(tr.id, &e, tr.imm.mu[0], tr.early.is_some());
+            due.push((tr, e, quick));
+        }
+    }
+    let items: Vec<_> = due
+        .iter()
+        .filter(|(_, _, q)| q.is_none())
+        .map(|(tr, e, _)| (tr.id, e, tr.imm.mu[0], tr.early_state()))
+        .collect();
+    let mut full = live.refresh_many(&items).into_iter();
+    due.into_iter()
+        .filter_map(|(tr, _, quick)| {
+            let (p, basis) = quick.or_else(|| {
+                full.next()
+                    .map(|p| (p, tripoint_track::products::Basis::Full))
+            })?;
+            Some((tr.id, p, basis, None))
+        })
+        .collect()
 }
 
 pub fn run_track(a: &TrackArgs) -> Result<()> {

@@ -444,12 +444,7 @@ fn full_every_2s(
     let (mut done, mut kinds) = (Vec::new(), Vec::new());
     let mut publish = |tracker: &MultiTargetTracker, events: &[TrackEvent], stage: Stage| {
         // Track index by id, once per call (not a search per event).
-        let index: HashMap<u64, usize> = tracker
-            .tracks()
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id, i))
-            .collect();
+        let index = tracker.index_by_id();
         for ev in events.iter().filter(|e| e.confirmed) {
             let Some(tr) = index.get(&ev.track_id).map(|&i| &tracker.tracks()[i]) else {
                 continue;

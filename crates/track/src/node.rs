@@ -25,7 +25,6 @@
 //! from). The products differ from an offline run's only in being made at every update, from
 //! references kept as a real-time node keeps them.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use crate::products::{converged, Basis, LiveProducts, Products, RefreshItem};
@@ -191,7 +190,7 @@ impl Node {
             ..BatchOut::default()
         };
         let p0 = Instant::now();
-        let index = track_index(step.tracker());
+        let index = step.tracker().index_by_id();
         let (mut waiting, mut later) = (Vec::new(), Vec::new());
         for (id, (prepared, t)) in quick {
             let Some(&i) = index.get(&id) else { continue };
@@ -228,7 +227,7 @@ impl Node {
             .map(|e| e.track_id)
             .collect();
         let p0 = Instant::now();
-        let index = track_index(step.tracker());
+        let index = step.tracker().index_by_id();
         let tracks = step.tracker().tracks();
         let updates: Vec<_> = confirmed_now
             .iter()
@@ -290,16 +289,6 @@ impl Node {
         out.service_s = since(start);
         out
     }
-}
-
-/// Index of each track by id.
-fn track_index(tracker: &MultiTargetTracker) -> HashMap<u64, usize> {
-    tracker
-        .tracks()
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.id, i))
-        .collect()
 }
 
 /// Full products of the tracks (indices), together over the thread pool, kept as their

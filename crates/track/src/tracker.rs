@@ -888,6 +888,15 @@ impl MultiTargetTracker {
         &self.tracks
     }
 
+    /// Each track's index in [`MultiTargetTracker::tracks`], by id.
+    pub fn index_by_id(&self) -> std::collections::HashMap<u64, usize> {
+        self.tracks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id, i))
+            .collect()
+    }
+
     /// Where a track's mean will be at `t_s` (straight-line extrapolation with thrust and a
     /// central-gravity correction) and a generous one-sigma radius around it: a cheap pre-gate
     /// before the full IMM prediction.
@@ -1907,12 +1916,7 @@ impl MultiTargetTracker {
             }
         }
         by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let index: std::collections::HashMap<u64, usize> = self
-            .tracks
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id, i))
-            .collect();
+        let index = self.index_by_id();
         let mut removed = vec![false; self.tracks.len()];
         // Pairs that shared one detection batch after batch first (`count_shared`).
         for (a, b) in shared {
