@@ -14,7 +14,9 @@
 //! observations and posteriors, rolls back to the last posterior before the late batch, applies
 //! it, and re-applies what came after (out-of-sequence measurements are used, not dropped).
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -431,7 +433,8 @@ struct Ahead {
     t_s: f64,
     base: ImmState,
     after: usize,
-    pred: ImmState,
+    /// Shared with the batch's [`Predicted`] it serves (a prediction is kilobytes).
+    pred: Arc<ImmState>,
     combined: GaussianState,
 }
 
@@ -803,7 +806,8 @@ const PARALLEL_MIN_HYPOTHESES: usize = 4096;
 /// after the batch, and its gated hypotheses (taken out for association) and gate tests.
 struct Predicted {
     track: usize,
-    pred: ImmState,
+    /// (Shared with the prediction made ahead that it is, if any.)
+    pred: Arc<ImmState>,
     after: usize,
     gated: Vec<Hypothesis>,
     tests: u64,
@@ -950,7 +954,7 @@ impl MultiTargetTracker {
                 return 0;
             }
             let base = base.clone();
-            let pred = base.predict(&cfg.imm, t_s);
+            let pred = Arc::new(base.predict(&cfg.imm, t_s));
             let combined = pred.combined();
             track.ahead = Some(Box::new(Ahead {
                 t_s,
@@ -1375,11 +1379,11 @@ impl MultiTargetTracker {
             // track predicts from now (else afresh: the same function of the same state).
             let ahead = ahead.filter(|a| aheads_valid && a.serves(t, after, base));
             let (pred, combined) = match ahead {
-                Some(a) => (a.pred.clone(), a.combined.clone()),
+                Some(a) => (Arc::clone(&a.pred), Cow::Borrowed(&a.combined)),
                 None => {
                     let pred = base.predict(&cfg.imm, t);
                     let combined = pred.combined();
-                    (pred, combined)
+                    (Arc::new(pred), Cow::Owned(combined))
                 }
             };
             let mut gated = Vec::new();
@@ -1440,9 +1444,30 @@ impl MultiTargetTracker {
                                 });
                             }
                         };
-                        if len * 4 >= batch.len() {
+                        if let (true, Some(z)) = (len * 4 >= batch.len(), columns) {
                             // A window over much of the batch (a debris cloud's young
-                            // tracks): walked in detection order, no sort after.
+                            // tracks): every detection's d² at once (four at a time, the
+                            // same numbers), then the window walked in detection order, no
+                            // sort after.
+                            let mut d2s = Vec::new();
+                            pm.d2_of_columns(z, 1, &mut d2s);
+                            // (The pre-gate asked only of those the gate passes: the same
+                            // hypotheses; the tests counted are the window's.)
+                            for (di, &d2) in d2s.iter().enumerate() {
+                                let r = z[0][di];
+                                if r >= lo && r <= hi && !skip[di] {
+                                    column_tests += 1;
+                                    if d2 <= gate && gates.is_candidate(di, rough) {
+                                        gated.push(Hypothesis {
+                                            track: ti,
+                                            detection: di,
+                                            innovation: pm.innovation_of_d2(d2),
+                                        });
+                                    }
+                                }
+                            }
+                        } else if len * 4 >= batch.len() {
+                            // (The same without the columns.)
                             for di in 0..batch.len() {
                                 let r = match columns {
                                     Some(z) => z[0][di],
@@ -1561,7 +1586,7 @@ impl MultiTargetTracker {
                 let k = slot[ti] as usize;
                 let p = predicted.get(k)?;
                 consumed[k] = true;
-                Some((ti, tr, (di, &p.pred, p.after, pda[ti].take())))
+                Some((ti, tr, (di, &*p.pred, p.after, pda[ti].take())))
             })
             .collect();
         let cfg = &self.cfg;
@@ -1700,7 +1725,7 @@ impl MultiTargetTracker {
             if p.pred.t_s() >= track.imm.t_s()
                 && track.coast.as_ref().is_none_or(|c| p.pred.t_s() >= c.t_s())
             {
-                track.coast = Some(p.pred);
+                track.coast = Some(Arc::unwrap_or_clone(p.pred));
             }
         }
         let (mut events, mut derived) = (Vec::new(), Vec::new());
