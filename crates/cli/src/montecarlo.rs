@@ -121,16 +121,20 @@ pub fn run(path: &Path, o: Options) -> Result<()> {
                 }
             }
         }
+        let mut rows: Vec<StateRow> = Vec::new();
         let run = track_detections(
             &r.detections,
             &owners,
             TrackerConfig::default(),
             5.0,
             &mut std::io::sink(),
+            &mut |row, _| {
+                rows.push(row);
+                Ok(())
+            },
             None,
         )?;
         let rate = run.observations as f64 / run.seconds.max(1e-9);
-        let rows: Vec<StateRow> = run.rows.into_iter().map(|(r, _)| r).collect();
         let gospa = score_gospa(&truth, &rows, c_m);
         if debug {
             eprintln!(

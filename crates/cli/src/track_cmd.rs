@@ -134,11 +134,15 @@ fn read_sensor_owners(dir: &Path) -> Result<HashMap<SensorId, Nation>> {
     Ok(out)
 }
 
-/// Output of one tracking run kept in memory.
+/// Where a run's confirmed-track updates (a tracks.csv row and its full covariance) go as they
+/// are made: a long run is not held in memory (`breakup`: 445 000 rows).
+pub type RowSink<'a> = dyn FnMut(StateRow, &tripoint_track::state::Covariance) -> Result<()> + 'a;
+
+/// Output of one tracking run kept in memory (the rows went to its [`RowSink`]).
 #[derive(Default)]
 pub struct TrackRun {
-    /// Confirmed-track updates with their full covariance.
-    pub rows: Vec<(StateRow, tripoint_track::state::Covariance)>,
+    /// Confirmed-track updates given to the run's [`RowSink`].
+    pub rows: usize,
     pub impacts: Vec<ImpactRecord>,
     pub observations: usize,
     pub rejected: usize,
@@ -219,27 +223,34 @@ fn state_row(
 
 /// The rows of a batch's confirmed tracks: each updated one's estimate, and a newly confirmed
 /// one's states from its first detection on, as Stone Soup's initiator hands them over.
+/// Returns how many rows went to `rows`.
 fn batch_rows(
     tracker: &MultiTargetTracker,
     index: &HashMap<u64, usize>,
     events: &[tripoint_track::tracker::TrackEvent],
     epoch_unix: f64,
-    rows: &mut Vec<(StateRow, tripoint_track::state::Covariance)>,
+    rows: &mut RowSink<'_>,
     confirmed: &mut std::collections::HashSet<u64>,
-) {
+) -> Result<usize> {
+    let mut n = 0;
+    let mut row = |e: &tripoint_track::GaussianState, tr: &tripoint_track::Track| {
+        let (r, p) = state_row(epoch_unix, tr, e);
+        n += 1;
+        rows(r, &p)
+    };
     for ev in events.iter().filter(|e| e.confirmed) {
         let Some(tr) = index.get(&ev.track_id).map(|&i| &tracker.tracks()[i]) else {
             continue;
         };
         confirmed.insert(tr.id);
         if ev.new {
-            rows.extend(
-                tr.earlier_estimates()
-                    .map(|e| state_row(epoch_unix, tr, &e)),
-            );
+            for e in tr.earlier_estimates() {
+                row(&e, tr)?;
+            }
         }
-        rows.push(state_row(epoch_unix, tr, &tr.estimate()));
+        row(&tr.estimate(), tr)?;
     }
+    Ok(n)
 }
 
 /// One products.jsonl line (and the impact record `score --products` reads) of track `tr` at
@@ -295,6 +306,25 @@ fn product_line(
     line
 }
 
+/// One tracks.csv line (into `line`, cleared first): the state in Stone Soup's order
+/// (x, vx, y, vy, z, vz) and the upper triangle of its covariance in the same order.
+fn tracks_line(r: &StateRow, p: &tripoint_track::state::Covariance, line: &mut String) {
+    const ORDER: [usize; 6] = [0, 3, 1, 4, 2, 5];
+    line.clear();
+    let s = r.state;
+    let _ = write!(
+        line,
+        "{:.6},{},{:.3},{:.4},{:.3},{:.4},{:.3},{:.4}",
+        r.t, r.id, s[0], s[3], s[1], s[4], s[2], s[5]
+    );
+    for i in 0..6 {
+        for j in i..6 {
+            let _ = write!(line, ",{:.6e}", p[(ORDER[i], ORDER[j])]);
+        }
+    }
+    line.push('\n');
+}
+
 /// Writes one JSON line.
 fn write_line(out: &mut dyn Write, line: &serde_json::Value) -> Result<()> {
     serde_json::to_writer(&mut *out, line)?;
@@ -302,14 +332,16 @@ fn write_line(out: &mut dyn Write, line: &serde_json::Value) -> Result<()> {
     Ok(())
 }
 
-/// Tracks detections in memory (shared by `track` and `score --monte-carlo`); the products,
-/// at most every `products_every_s` per track, go to `products_out` as JSON lines.
+/// Tracks detections (shared by `track` and `score --monte-carlo`); the confirmed tracks'
+/// updates go to `rows` and the products, at most every `products_every_s` per track, to
+/// `products_out` as JSON lines, as they are made.
 pub fn track_detections(
     detections: &[Detection],
     owners: &HashMap<SensorId, Nation>,
     cfg: TrackerConfig,
     products_every_s: f64,
     products_out: &mut dyn Write,
+    rows: &mut RowSink<'_>,
     bar: Option<&ProgressBar>,
 ) -> Result<TrackRun> {
     track_with(
@@ -318,6 +350,7 @@ pub fn track_detections(
         cfg,
         Some(products_every_s),
         products_out,
+        rows,
         bar,
     )
 }
@@ -334,9 +367,10 @@ pub fn track_detections_live(
     owners: &HashMap<SensorId, Nation>,
     cfg: TrackerConfig,
     products_out: &mut dyn Write,
+    rows: &mut RowSink<'_>,
     bar: Option<&ProgressBar>,
 ) -> Result<TrackRun> {
-    track_with(detections, owners, cfg, None, products_out, bar)
+    track_with(detections, owners, cfg, None, products_out, rows, bar)
 }
 
 /// [`track_detections`] with products at most every `products_every_s` per track, or, with
@@ -348,6 +382,7 @@ fn track_with(
     cfg: TrackerConfig,
     products_every_s: Option<f64>,
     products_out: &mut dyn Write,
+    rows_out: &mut RowSink<'_>,
     bar: Option<&ProgressBar>,
 ) -> Result<TrackRun> {
     use tripoint_track::node::{Node, NodeConfig, Stage};
@@ -366,7 +401,7 @@ fn track_with(
     // full products while they hold (`basis` in the output).
     let mut offline =
         products_every_s.map(|every| (ProductSchedule::new(every), LiveProducts::default()));
-    let mut rows = Vec::new();
+    let mut rows = 0;
     let mut impacts = Vec::new();
     let mut latencies_ms = Vec::new();
     let mut confirmed = std::collections::HashSet::new();
@@ -409,14 +444,14 @@ fn track_with(
         };
         let tracker = node.tracker();
         let index = tracker.index_by_id();
-        batch_rows(
+        rows += batch_rows(
             tracker,
             &index,
             &events,
             epoch_unix,
-            &mut rows,
+            rows_out,
             &mut confirmed,
-        );
+        )?;
         for (id, p, basis, stage) in products {
             // (A track the batch's management merged away had its products before it; they are
             // left out, as its rows are.)
@@ -556,8 +591,29 @@ pub fn run_track(a: &TrackArgs) -> Result<()> {
         fs::File::create(&products_path)
             .with_context(|| format!("cannot create {}", products_path.display()))?,
     );
+    let tracks_path = a.out.join("tracks.csv");
+    let mut tracks_out = BufWriter::new(
+        fs::File::create(&tracks_path)
+            .with_context(|| format!("cannot create {}", tracks_path.display()))?,
+    );
+    writeln!(tracks_out, "{}", tracks_header())
+        .with_context(|| format!("cannot write {}", tracks_path.display()))?;
+    let mut line = String::new();
+    let mut rows = |r: StateRow, p: &tripoint_track::state::Covariance| -> Result<()> {
+        tracks_line(&r, p, &mut line);
+        tracks_out
+            .write_all(line.as_bytes())
+            .with_context(|| format!("cannot write {}", tracks_path.display()))
+    };
     let run = if a.live {
-        track_detections_live(&detections, &owners, cfg, &mut products_out, Some(&bar))?
+        track_detections_live(
+            &detections,
+            &owners,
+            cfg,
+            &mut products_out,
+            &mut rows,
+            Some(&bar),
+        )?
     } else {
         track_detections(
             &detections,
@@ -565,39 +621,17 @@ pub fn run_track(a: &TrackArgs) -> Result<()> {
             cfg,
             every,
             &mut products_out,
+            &mut rows,
             Some(&bar),
         )?
     };
     products_out
         .flush()
         .with_context(|| format!("cannot write {}", products_path.display()))?;
+    tracks_out
+        .flush()
+        .with_context(|| format!("cannot write {}", tracks_path.display()))?;
     bar.finish_and_clear();
-    {
-        let path = a.out.join("tracks.csv");
-        let mut w = BufWriter::new(
-            fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
-        );
-        writeln!(w, "{}", tracks_header())?;
-        let order = [0usize, 3, 1, 4, 2, 5];
-        let mut line = String::new();
-        for (r, p) in &run.rows {
-            line.clear();
-            let s = r.state;
-            let _ = write!(
-                line,
-                "{:.6},{},{:.3},{:.4},{:.3},{:.4},{:.3},{:.4}",
-                r.t, r.id, s[0], s[3], s[1], s[4], s[2], s[5]
-            );
-            for i in 0..6 {
-                for j in i..6 {
-                    let _ = write!(line, ",{:.6e}", p[(order[i], order[j])]);
-                }
-            }
-            line.push('\n');
-            w.write_all(line.as_bytes())?;
-        }
-        w.flush()?;
-    }
     if !a.quiet {
         println!(
             "tracked {} detections in {:.2} s ({:.0}/s): {} confirmed tracks, {} rows rejected",
@@ -607,7 +641,11 @@ pub fn run_track(a: &TrackArgs) -> Result<()> {
             run.confirmed,
             run.rejected + bad.len()
         );
-        println!("wrote {}/{{tracks.csv,products.jsonl}}", a.out.display());
+        println!(
+            "wrote {}/{{tracks.csv,products.jsonl}} ({} track rows)",
+            a.out.display(),
+            run.rows
+        );
         if a.live {
             print!("{}", latency_report(&run.latencies_ms));
         }
