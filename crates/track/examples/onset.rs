@@ -7,6 +7,14 @@
 //!
 //! - `AHEAD=1`: the tracks predicted to the batch's time before each replay
 //!   (`MultiTargetTracker::predict_ahead`, off the clock).
+//! - `NODE=1`: the batch taken by a node instead ([`Node::take`], its predictions and
+//!   references made ahead, off the clock): the time to its last first product and the
+//!   products' median, with the confirmed pass's phases. The node is cloned before each replay,
+//!   so the batch finds the caches as a clone leaves them: its phases are slower than the bare
+//!   pass's, about as slow as the replays bench's (where the work between batches, references
+//!   made ahead, evicts the tracks).
+//!
+//!   `NODE=1 cargo run --release -p tripoint-track --example onset -- 288.33 200`
 //! - `PERF_CTL=FIFO PERF_ACK=FIFO`: `perf record -D -1 --control fifo:FIFO,FIFO …` samples only
 //!   the timed passes (perf's control fifos, made with `mkfifo`).
 
@@ -17,6 +25,7 @@ use std::time::Instant;
 use tripoint_sim::scenario::Scenario;
 use tripoint_sim::world::run;
 use tripoint_track::feed::batches;
+use tripoint_track::node::{Node, NodeConfig};
 use tripoint_track::{MultiTargetTracker, TrackerConfig};
 
 fn main() {
@@ -53,6 +62,11 @@ fn main() {
             let _ = a.read(&mut buf);
         }
     };
+    if std::env::var("NODE").is_ok_and(|v| v == "1") {
+        let mut node = Node::new(TrackerConfig::default(), NodeConfig::default());
+        rayon::scope(|_| onset_node(&obs, &mut node, t_batch, replays, &mut perf));
+        return;
+    }
     let mut tracker = MultiTargetTracker::new(TrackerConfig::default());
     // On a worker of the thread pool, as a node and the benches run the tracker: a parallel
     // step's first half runs on this thread (from a thread outside the pool every step would
@@ -114,6 +128,78 @@ fn onset(
             best[2],
             best[3],
             best[4],
+        );
+        return;
+    }
+    eprintln!("no batch at {t_batch} s");
+}
+
+/// [`onset`] through a node: the minimum over the replays of the time to the batch's last first
+/// product, of their median, and of the confirmed pass's phases.
+fn onset_node(
+    obs: &[Vec<tripoint_track::measurement::Observation>],
+    node: &mut Node,
+    t_batch: f64,
+    replays: usize,
+    perf: &mut impl FnMut(&str),
+) {
+    for (i, b) in obs.iter().enumerate() {
+        if (b[0].t_s - t_batch).abs() >= 0.005 {
+            node.take(b);
+            if let Some(next) = obs.get(i + 1).filter(|n| n[0].t_s > b[0].t_s) {
+                node.ahead(next[0].t_s);
+            }
+            continue;
+        }
+        let confirmed = node
+            .tracker()
+            .tracks()
+            .iter()
+            .filter(|t| t.is_confirmed())
+            .count();
+        // Minimum over the replays: last first product, median, updated (µs), then pre-gate,
+        // predict and gate, associate, update (µs).
+        let mut best = [u64::MAX; 7];
+        let mut n_products = 0;
+        for _ in 0..replays {
+            let mut c = node.clone();
+            // (Made already, as a node makes them between batches: this finds them kept,
+            // and brings the tracks into the cache, as making them would.)
+            c.ahead(b[0].t_s);
+            let before = c.tracker().times.clone();
+            perf("enable\n");
+            let out = c.take(b);
+            perf("disable\n");
+            let after = c.tracker().times.clone();
+            let mut lat: Vec<f64> = out.latencies_s().collect();
+            lat.sort_by(f64::total_cmp);
+            n_products = lat.len();
+            let us = |s: f64| (s * 1e6) as u64;
+            let v = [
+                lat.last().map_or(0, |&s| us(s)),
+                lat.get(lat.len() / 2).map_or(0, |&s| us(s)),
+                us(out.updated_s),
+                (after.pregate_ns - before.pregate_ns) / 1000,
+                (after.predict_ns - before.predict_ns) / 1000,
+                (after.associate_ns - before.associate_ns) / 1000,
+                (after.update_ns - before.update_ns) / 1000,
+            ];
+            for (a, x) in best.iter_mut().zip(v) {
+                *a = (*a).min(x);
+            }
+        }
+        println!(
+            "t {:.2} s, {} ({confirmed} confirmed tracks, {} detections), node: {n_products} products, last {} µs, median {} µs, updated {} µs; pre-gate {}, predict and gate {}, associate {}, update {} µs (minimum of {replays})",
+            b[0].t_s,
+            b[0].sensor,
+            b.len(),
+            best[0],
+            best[1],
+            best[2],
+            best[3],
+            best[4],
+            best[5],
+            best[6],
         );
         return;
     }

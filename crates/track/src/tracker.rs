@@ -1707,14 +1707,16 @@ impl MultiTargetTracker {
                 // confirmation (a tentative track's whole history, up to a cap).
                 let keep_all = track.status == TrackStatus::Tentative
                     && track.history.len() <= MAX_TENTATIVE_HISTORY;
-                while !keep_all
-                    && track
+                if !keep_all {
+                    // Dropped in place (a pop would copy each ~3 kB entry out, from memory
+                    // long out of the cache, only to drop it).
+                    let old = track
                         .history
-                        .front()
-                        .is_some_and(|(o, _)| o.t_s < latest_t_s - cfg.oosm_window_s - 1.0)
-                    && track.history.len() > 1
-                {
-                    track.history.pop_front();
+                        .iter()
+                        .take(track.history.len() - 1)
+                        .take_while(|(o, _)| o.t_s < latest_t_s - cfg.oosm_window_s - 1.0)
+                        .count();
+                    track.history.drain(..old);
                 }
                 let derived = if track.is_confirmed() {
                     on_update(track)
