@@ -130,8 +130,15 @@ pub struct Products {
     /// Highest point of the predicted flight (km above the ellipsoid) and when (s).
     pub apogee_alt_km: Option<f64>,
     pub apogee_t_s: Option<f64>,
-    /// Predicted sub-object points every 30 s until impact (lat, lon degrees).
-    pub ground_track: Vec<[f64; 2]>,
+    /// Predicted sub-object points every 30 s until impact (lat, lon degrees). Shared: the
+    /// quick products of an update carry their reference's (a copy per update was a memory
+    /// allocation on the path from a detection to its products).
+    #[serde(serialize_with = "points")]
+    pub ground_track: std::sync::Arc<[[f64; 2]]>,
+}
+
+fn points<S: serde::Serializer>(p: &std::sync::Arc<[[f64; 2]]>, s: S) -> Result<S::Ok, S::Error> {
+    p.as_ref().serialize(s)
 }
 
 /// Products are published once a track's velocity sigma is below this (m/s): an impact point
@@ -594,7 +601,7 @@ pub fn products_with_linearisation(
             launch,
             apogee_alt_km,
             apogee_t_s,
-            ground_track: mean.ground,
+            ground_track: mean.ground.into(),
         },
         linearisation,
     )
