@@ -8,11 +8,10 @@
 //! - `AHEAD=1`: the tracks predicted to the batch's time before each replay
 //!   (`MultiTargetTracker::predict_ahead`, off the clock).
 //! - `NODE=1`: the batch taken by a node instead ([`Node::take`], its predictions and
-//!   references made ahead, off the clock): the time to its last first product and the
-//!   products' median, with the confirmed pass's phases. The node is cloned before each replay,
-//!   so the batch finds the caches as a clone leaves them: its phases are slower than the bare
-//!   pass's, about as slow as the replays bench's (where the work between batches, references
-//!   made ahead, evicts the tracks).
+//!   references made ahead, off the clock): the time to its last first product, the products'
+//!   median and the time to its confirmed tracks updated, with the tracker's phase times (of
+//!   both passes here, the tentative pass's too, where the bare pass has only the confirmed
+//!   one). The node is cloned before each replay.
 //!
 //!   `NODE=1 cargo run --release -p tripoint-track --example onset -- 288.33 200`
 //! - `PERF_CTL=FIFO PERF_ACK=FIFO`: `perf record -D -1 --control fifo:FIFO,FIFO …` samples only
