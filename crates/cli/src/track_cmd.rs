@@ -409,19 +409,9 @@ fn track_with(
     let mut n = 0usize;
     for (k, b) in batches.iter().enumerate() {
         n += b.len();
-        // The batch's events, and its products.
-        let (events, products): (_, Vec<Made>) = match offline.as_mut() {
-            Some((schedule, live)) => {
-                let tracker = node.tracker_mut();
-                let events = tracker.process_batch(b);
-                let made = offline_products(tracker, &events, schedule, live);
-                if k % 256 == 0 {
-                    let ids: std::collections::HashSet<u64> =
-                        tracker.tracks().iter().map(|t| t.id).collect();
-                    live.retain(|id| ids.contains(&id));
-                }
-                (events, made)
-            }
+        // The batch's events, and a live node's products (offline, made below).
+        let (events, live_made): (_, Option<Vec<Made>>) = match offline {
+            Some(_) => (node.tracker_mut().process_batch(b), None),
             None => {
                 let out = node.take(b);
                 let n_live = node.tracker().tracks().len();
@@ -439,11 +429,23 @@ fn track_with(
                         (p.track_id, p.products, p.basis, Some(stage))
                     })
                     .collect();
-                (out.events, made)
+                (out.events, Some(made))
             }
         };
         let tracker = node.tracker();
         let index = tracker.index_by_id();
+        let products = match (live_made, offline.as_mut()) {
+            (Some(made), _) => made,
+            (None, Some((schedule, live))) => {
+                let made = offline_products(tracker, &index, &events, schedule, live);
+                // References of tracks gone are dropped now and then.
+                if k % 256 == 0 {
+                    live.retain(|id| index.contains_key(&id));
+                }
+                made
+            }
+            (None, None) => Vec::new(),
+        };
         rows += batch_rows(
             tracker,
             &index,
@@ -508,11 +510,11 @@ type Made = (
 /// thread pool; in event order.
 fn offline_products(
     tracker: &MultiTargetTracker,
+    index: &HashMap<u64, usize>,
     events: &[tripoint_track::tracker::TrackEvent],
     schedule: &mut tripoint_track::products::ProductSchedule,
     live: &mut tripoint_track::products::LiveProducts,
 ) -> Vec<Made> {
-    let index = tracker.index_by_id();
     let mut due = Vec::new();
     for ev in events.iter().filter(|e| e.confirmed) {
         let Some(tr) = index.get(&ev.track_id).map(|&i| &tracker.tracks()[i]) else {

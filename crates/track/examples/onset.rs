@@ -25,6 +25,7 @@ use tripoint_sim::scenario::Scenario;
 use tripoint_sim::world::run;
 use tripoint_track::feed::batches;
 use tripoint_track::node::{Node, NodeConfig};
+use tripoint_track::tracker::PhaseTimes;
 use tripoint_track::{MultiTargetTracker, TrackerConfig};
 
 fn main() {
@@ -106,27 +107,19 @@ fn onset(
             let after = step.tracker().times.clone();
             drop(step);
             gated = after.gated - before.gated;
-            let v = [
-                pass,
-                after.pregate_ns - before.pregate_ns,
-                after.predict_ns - before.predict_ns,
-                after.associate_ns - before.associate_ns,
-                after.update_ns - before.update_ns,
-            ];
+            let [g, p, a, u] = phases_us(&before, &after);
+            let v = [pass / 1000, g, p, a, u];
             for (a, x) in best.iter_mut().zip(v) {
-                *a = (*a).min(x / 1000);
+                *a = (*a).min(x);
             }
         }
         println!(
-            "t {:.2} s, {} ({confirmed} confirmed tracks, {} detections, {gated} gated pairs, predictions ahead: {ahead}): confirmed pass {} µs; pre-gate {}, predict and gate {}, associate {}, update {} µs (minimum of {replays})",
+            "t {:.2} s, {} ({confirmed} confirmed tracks, {} detections, {gated} gated pairs, predictions ahead: {ahead}): confirmed pass {} µs; {} (minimum of {replays})",
             b[0].t_s,
             b[0].sensor,
             b.len(),
             best[0],
-            best[1],
-            best[2],
-            best[3],
-            best[4],
+            phases_line(&best[1..]),
         );
         return;
     }
@@ -162,8 +155,7 @@ fn onset_node(
         let mut n_products = 0;
         for _ in 0..replays {
             let mut c = node.clone();
-            // (Made already, as a node makes them between batches: this finds them kept,
-            // and brings the tracks into the cache, as making them would.)
+            // (Made already, as a node makes them between batches: this finds them kept.)
             c.ahead(b[0].t_s);
             let before = c.tracker().times.clone();
             perf("enable\n");
@@ -174,33 +166,47 @@ fn onset_node(
             lat.sort_by(f64::total_cmp);
             n_products = lat.len();
             let us = |s: f64| (s * 1e6) as u64;
+            let [g, p, a, u] = phases_us(&before, &after);
             let v = [
                 lat.last().map_or(0, |&s| us(s)),
                 lat.get(lat.len() / 2).map_or(0, |&s| us(s)),
                 us(out.updated_s),
-                (after.pregate_ns - before.pregate_ns) / 1000,
-                (after.predict_ns - before.predict_ns) / 1000,
-                (after.associate_ns - before.associate_ns) / 1000,
-                (after.update_ns - before.update_ns) / 1000,
+                g,
+                p,
+                a,
+                u,
             ];
             for (a, x) in best.iter_mut().zip(v) {
                 *a = (*a).min(x);
             }
         }
         println!(
-            "t {:.2} s, {} ({confirmed} confirmed tracks, {} detections), node: {n_products} products, last {} µs, median {} µs, updated {} µs; pre-gate {}, predict and gate {}, associate {}, update {} µs (minimum of {replays})",
+            "t {:.2} s, {} ({confirmed} confirmed tracks, {} detections), node: {n_products} products, last {} µs, median {} µs, updated {} µs; {} (minimum of {replays})",
             b[0].t_s,
             b[0].sensor,
             b.len(),
             best[0],
             best[1],
             best[2],
-            best[3],
-            best[4],
-            best[5],
-            best[6],
+            phases_line(&best[3..]),
         );
         return;
     }
     eprintln!("no batch at {t_batch} s");
+}
+
+/// The tracker's phase times between two readings (µs): pre-gate, predict and gate, associate,
+/// update.
+fn phases_us(before: &PhaseTimes, after: &PhaseTimes) -> [u64; 4] {
+    let mut d = PhaseTimes::default();
+    d.add_between(before, after);
+    [d.pregate_ns, d.predict_ns, d.associate_ns, d.update_ns].map(|ns| ns / 1000)
+}
+
+/// [`phases_us`]' four figures as printed.
+fn phases_line(p: &[u64]) -> String {
+    format!(
+        "pre-gate {}, predict and gate {}, associate {}, update {} µs",
+        p[0], p[1], p[2], p[3]
+    )
 }

@@ -1492,18 +1492,9 @@ impl MultiTargetTracker {
                                     }
                                 }
                             }
-                        } else if len * 4 >= batch.len() {
-                            // (The same without the columns.)
-                            for di in 0..batch.len() {
-                                let r = match columns {
-                                    Some(z) => z[0][di],
-                                    None => batch[di].z[0],
-                                };
-                                if r >= lo && r <= hi && gates.is_candidate(di, rough) {
-                                    test_column(&mut gated, di);
-                                }
-                            }
                         } else {
+                            // (A radar batch always has its columns, with its range order;
+                            // without them, the window by range serves as well.)
                             for &(_, di) in &sorted[start..start + len] {
                                 if gates.is_candidate(di, rough) {
                                     test_column(&mut gated, di);
@@ -1713,7 +1704,7 @@ impl MultiTargetTracker {
                     let old = track
                         .history
                         .iter()
-                        .take(track.history.len() - 1)
+                        .take(track.history.len().saturating_sub(1))
                         .take_while(|(o, _)| o.t_s < latest_t_s - cfg.oosm_window_s - 1.0)
                         .count();
                     track.history.drain(..old);
