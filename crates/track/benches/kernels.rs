@@ -201,6 +201,24 @@ fn bench(c: &mut Criterion) {
             })
         },
     );
+    // 256 exponentials of a PDA's log-likelihood terms (below their largest, over a gate).
+    let xs: Vec<f64> = (0..256).map(|i| -(i as f64) * 0.07).collect();
+    c.bench_function("exp: 256, f64::exp (glibc)", |b| {
+        b.iter(|| {
+            let mut v = black_box(&xs).clone();
+            for x in &mut v {
+                *x = x.exp();
+            }
+            v
+        })
+    });
+    c.bench_function("exp: 256, vexp::exp_in_place", |b| {
+        b.iter(|| {
+            let mut v = black_box(&xs).clone();
+            tripoint_track::vexp::exp_in_place(&mut v);
+            v
+        })
+    });
     c.bench_function("gate: combined, predicted measurement, innovation", |b| {
         b.iter(|| {
             let comb = black_box(&pred).combined();

@@ -289,10 +289,9 @@ pub struct TrackWeights {
 }
 
 /// A cluster with at least this many gated pairs has its likelihood ratios and Fitzgerald's
-/// weights computed over the thread pool (a debris cloud's scan: ~27 000 pairs), in chunks of
-/// [`PARALLEL_CHUNK`] pairs.
+/// weights computed over the thread pool (a debris cloud's scan: ~27 000 pairs), in
+/// [`CLOUD_PARTS`] parts of its rows.
 pub const PARALLEL_MIN_PAIRS: usize = 2048;
-const PARALLEL_CHUNK: usize = 1024;
 
 /// Clusters with at most this many tracks and gated pairs are enumerated exactly.
 pub const MAX_EXACT_TRACKS: usize = 8;
@@ -375,49 +374,19 @@ pub fn jpda_weights_of_clusters<'a>(
             at += run.len();
         }
         starts.push(at);
-        let (total, parallel) = (at, at >= PARALLEL_MIN_PAIRS);
-        let top = if parallel {
-            // Each run's ratios and largest on the pool, written in place (the same numbers
-            // as one thread makes: the largest of a set does not depend on the order).
-            flat.resize(total, (0, 0.0));
-            let mut rows: Vec<&mut [(usize, f64)]> = Vec::with_capacity(runs.len());
-            let mut rest = flat.as_mut_slice();
-            for run in &runs {
-                let (row, tail) = rest.split_at_mut(run.len());
-                rows.push(row);
-                rest = tail;
-            }
-            let top_of_runs = rows
-                .into_par_iter()
-                .zip(runs.par_iter())
-                .map(|(row, run)| {
-                    row.iter_mut()
-                        .zip(run.iter())
-                        .fold(f64::NEG_INFINITY, |m, (o, h)| {
-                            *o = ln_ratio(h);
-                            larger(m, o.1)
-                        })
-                })
-                .reduce(|| f64::NEG_INFINITY, larger);
-            larger(ln_miss, top_of_runs)
-        } else {
-            for run in &runs {
-                flat.extend(run.iter().map(ln_ratio));
-            }
-            // (A fold of its own: one running maximum through the loop above was a chain of
-            // dependent loads and stores.)
-            flat.iter().fold(ln_miss, |m, &(_, l)| larger(m, l))
-        };
-        let ratio = |c: &mut [(usize, f64)]| {
-            for (_, l) in c {
-                *l = (*l - top).exp();
-            }
-        };
-        if parallel {
-            flat.par_chunks_mut(PARALLEL_CHUNK).for_each(ratio);
-        } else {
-            ratio(&mut flat);
+        if at >= PARALLEL_MIN_PAIRS {
+            // (Past the exact enumeration's size.)
+            out.extend(cloud_weights(&runs, &ln_ratio, ln_miss, n_dets));
+            continue;
         }
+        for run in &runs {
+            flat.extend(run.iter().map(ln_ratio));
+        }
+        // (A fold of its own: one running maximum through the loop above was a chain of
+        // dependent loads and stores.)
+        let top = flat.iter().fold(ln_miss, |m, &(_, l)| larger(m, l));
+        // (Four at a time: [`crate::vexp`].)
+        crate::vexp::exp_shifted_in_place(&mut flat, top);
         let g: Vec<&[(usize, f64)]> = starts.windows(2).map(|w| &flat[w[0]..w[1]]).collect();
         let b = (ln_miss - top).exp();
         if tracks.len() <= MAX_EXACT_TRACKS && flat.len() <= MAX_EXACT_PAIRS {
@@ -435,7 +404,7 @@ pub fn jpda_weights_of_clusters<'a>(
                 });
             }
         } else {
-            fitzgerald(&tracks, &g, b, &mut col, parallel, &mut out);
+            fitzgerald(&tracks, &g, b, &mut col, &mut out);
         }
     }
     out.sort_by_key(|w| w.track);
@@ -485,79 +454,131 @@ fn exact(g: &[&[(usize, f64)]], b: f64) -> Vec<(f64, Vec<f64>)> {
     acc
 }
 
-/// Fitzgerald's closed-form approximation for large clusters, each track's weights normalised
-/// with its miss and appended to `out` in the order of `tracks`; `col` is zeroed scratch indexed
-/// by detection (left zeroed). The rows over the thread pool when `parallel` (each row's
-/// arithmetic is the same either way: the column sums are taken in one order).
+/// Fitzgerald's weights of one track's row: β_tj ∝ G_tj / (S_t + S_j − G_tj + B) for the row's
+/// ratios `row` (replaced by the weights) with their sum `st` and the column sums `col`, then
+/// normalised with the miss; returns β₀.
+fn fitzgerald_row(row: &mut [(usize, f64)], st: f64, col: &[f64], b: f64) -> f64 {
+    for (d, v) in row.iter_mut() {
+        *v /= st + col[*d] - *v + b;
+    }
+    let assigned: f64 = row.iter().map(|(_, w)| w).sum();
+    // The miss takes what the detections leave (at least its own share).
+    let w0 = (1.0 - assigned).max(b / (st + b));
+    let total = w0 + assigned;
+    let total = if total > 0.0 { total } else { 1.0 };
+    for (_, w) in row.iter_mut() {
+        *w /= total;
+    }
+    w0 / total
+}
+
+/// Fitzgerald's closed-form approximation for a cluster too large to enumerate, one thread:
+/// each track's weights appended to `out` in the order of `tracks`; `col` is zeroed scratch
+/// indexed by detection (left zeroed).
 fn fitzgerald(
     tracks: &[usize],
     g: &[&[(usize, f64)]],
     b: f64,
     col: &mut [f64],
-    parallel: bool,
     out: &mut Vec<TrackWeights>,
 ) {
-    // Each detection's column sum, rows in order. Over a cloud with every row in detection
-    // order (as the tracker gates them), two threads take half the detections each, every
-    // row's part found by bisection: each column is summed in the same order either way.
-    if parallel && g.par_iter().all(|row| row.is_sorted_by_key(|&(d, _)| d)) {
-        let mid = col.len() / 2;
-        let (lo, hi) = col.split_at_mut(mid);
-        let add = |part: &mut [f64], offset: usize, take_low: bool| {
-            for row in g {
-                let k = row.partition_point(|&(d, _)| d < mid);
-                let half = if take_low { &row[..k] } else { &row[k..] };
-                for &(d, v) in half {
-                    part[d - offset] += v;
-                }
-            }
-        };
-        rayon::join(|| add(lo, 0, true), || add(hi, mid, false));
-    } else {
-        for row in g {
+    for row in g {
+        for &(d, v) in row.iter() {
+            col[d] += v;
+        }
+    }
+    for (&track, row) in tracks.iter().zip(g) {
+        let st: f64 = row.iter().map(|(_, v)| v).sum();
+        let mut detections = row.to_vec();
+        let missed = fitzgerald_row(&mut detections, st, col, b);
+        out.push(TrackWeights {
+            track,
+            missed,
+            detections,
+        });
+    }
+    for row in g {
+        for &(d, _) in row.iter() {
+            col[d] = 0.0;
+        }
+    }
+}
+
+/// The rows of a cloud's cluster are taken in this many parts over the thread pool: fixed, so
+/// the column sums (each part's, then the parts' in order) and every weight are the same bits
+/// whatever the number of threads.
+const CLOUD_PARTS: usize = 4;
+
+/// [`fitzgerald`] over the thread pool for a cloud's cluster (runs of one track each, in track
+/// order; `ln_ratio` gives a hypothesis's detection and log likelihood ratio) in three passes
+/// over [`CLOUD_PARTS`] parts of its rows: the log ratios and their largest; their
+/// exponentials, row sums and each part's column sums; the weights. Each track's row is built
+/// where its weights are returned (no copy of the cluster's pairs).
+fn cloud_weights(
+    runs: &[&[Hypothesis]],
+    ln_ratio: &(impl Fn(&Hypothesis) -> (usize, f64) + Sync),
+    ln_miss: f64,
+    n_dets: usize,
+) -> Vec<TrackWeights> {
+    let bounds: Vec<usize> = (0..=CLOUD_PARTS)
+        .map(|i| i * runs.len() / CLOUD_PARTS)
+        .collect();
+    let larger = |m: f64, l: f64| if l > m { l } else { m };
+    // Per part: its rows, their sums and its column sums.
+    type Part = (Vec<Vec<(usize, f64)>>, Vec<f64>, Vec<f64>);
+    let mut parts: Vec<(Part, f64)> = bounds
+        .par_windows(2)
+        .map(|w| {
+            let rows: Vec<Vec<(usize, f64)>> = runs[w[0]..w[1]]
+                .iter()
+                .map(|run| run.iter().map(ln_ratio).collect())
+                .collect();
+            let top = rows
+                .iter()
+                .flatten()
+                .fold(f64::NEG_INFINITY, |m, &(_, l)| larger(m, l));
+            ((rows, Vec::new(), Vec::new()), top)
+        })
+        .collect();
+    // Scaled by the largest to keep the products finite (the likelihoods can underflow).
+    let top = parts.iter().fold(ln_miss, |m, p| larger(m, p.1));
+    parts.par_iter_mut().for_each(|((rows, sums, col), _)| {
+        *col = vec![0.0; n_dets];
+        for row in rows.iter_mut() {
+            crate::vexp::exp_shifted_in_place(row, top);
+            sums.push(row.iter().map(|(_, v)| v).sum());
             for &(d, v) in row.iter() {
                 col[d] += v;
             }
         }
-    }
-    let sums: &[f64] = col;
-    let weights = |(&track, row): (&usize, &&[(usize, f64)])| {
-        let st: f64 = row.iter().map(|(_, v)| v).sum();
-        let mut detections: Vec<(usize, f64)> = row
-            .iter()
-            .map(|&(d, v)| (d, v / (st + sums[d] - v + b)))
-            .collect();
-        let assigned: f64 = detections.iter().map(|(_, w)| w).sum();
-        // The miss takes what the detections leave (at least its own share).
-        let w0 = (1.0 - assigned).max(b / (st + b));
-        let total = w0 + assigned;
-        let total = if total > 0.0 { total } else { 1.0 };
-        for (_, w) in &mut detections {
-            *w /= total;
-        }
-        TrackWeights {
-            track,
-            missed: w0 / total,
-            detections,
-        }
-    };
-    if parallel {
-        let rows: Vec<TrackWeights> = tracks.par_iter().zip(g.par_iter()).map(weights).collect();
-        out.extend(rows);
-    } else {
-        out.extend(tracks.iter().zip(g).map(weights));
-    }
-    // (A cloud's pairs outnumber the detections: the scratch zeroed whole.)
-    let pairs: usize = g.iter().map(|row| row.len()).sum();
-    if pairs >= col.len() {
-        col.fill(0.0);
-    } else {
-        for row in g {
-            for &(d, _) in row.iter() {
-                col[d] = 0.0;
-            }
+    });
+    let mut col = vec![0.0; n_dets];
+    for ((_, _, part), _) in &parts {
+        for (c, v) in col.iter_mut().zip(part) {
+            *c += v;
         }
     }
+    let b = (ln_miss - top).exp();
+    let col = &col;
+    let weights: Vec<Vec<TrackWeights>> = parts
+        .into_par_iter()
+        .zip(bounds.par_windows(2))
+        .map(|(((rows, sums, _), _), w)| {
+            rows.into_iter()
+                .zip(sums)
+                .zip(&runs[w[0]..w[1]])
+                .map(|((mut detections, st), run)| {
+                    let missed = fitzgerald_row(&mut detections, st, col, b);
+                    TrackWeights {
+                        track: run[0].track,
+                        missed,
+                        detections,
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    weights.into_iter().flatten().collect()
 }
 
 #[cfg(test)]

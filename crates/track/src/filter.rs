@@ -700,10 +700,15 @@ fn pda_m<const M: usize>(
             d2.map(|d| ll0 - 0.5 * d)
         })
         .collect();
-    let terms = || lanes.iter().flatten().take(n);
-    let max = terms().fold(ln_miss, |m, &t| if t > m { t } else { m });
-    // (The miss term first, then the detections in order: the sum as taken before.)
-    let sum = terms().fold((ln_miss - max).exp(), |a, t| a + (t - max).exp());
+    let mut lanes = lanes;
+    let terms = &mut lanes.as_flattened_mut()[..n];
+    let max = terms
+        .iter()
+        .fold(ln_miss, |m, &t| if t > m { t } else { m });
+    // The detections' e^(t − max) four at a time ([`crate::vexp`]); the miss term first, then
+    // the detections in order.
+    crate::vexp::exp_shifted_in_place_f64(terms, max);
+    let sum = terms.iter().fold((ln_miss - max).exp(), |a, e| a + e);
     let x = pred.x + k * nu_bar;
     let mut p = pred.p - k * m.s * k.transpose() * (1.0 - beta0) + k * spread * k.transpose();
     regularize::<N>(&mut p);

@@ -19,6 +19,7 @@ pub mod products;
 pub mod score;
 pub mod state;
 pub mod tracker;
+pub mod vexp;
 
 pub use filter::FilterKind;
 pub use measurement::{LocalFrame, Observation, ObservationKind};
