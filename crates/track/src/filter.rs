@@ -682,7 +682,7 @@ fn pda_m<const M: usize>(
     // the compiler vectorises), then the log-sum-exp with the miss term; the padding lanes
     // (r = 0) are left out.
     let n = set.len();
-    let lanes: Vec<[f64; 4]> = (0..n.div_ceil(4))
+    let mut lanes: Vec<[f64; 4]> = (0..n.div_ceil(4))
         .map(|q| {
             let rv: [&[f64]; M] = std::array::from_fn(|k| &set.r[k][4 * q..4 * q + 4]);
             let mut d2 = [0.0; 4];
@@ -700,7 +700,6 @@ fn pda_m<const M: usize>(
             d2.map(|d| ll0 - 0.5 * d)
         })
         .collect();
-    let mut lanes = lanes;
     let terms = &mut lanes.as_flattened_mut()[..n];
     let max = terms
         .iter()

@@ -69,7 +69,7 @@ fn exp_lanes(x: [f64; 4]) -> [f64; 4] {
 
 /// Replaces each element of `v` by its exponential.
 pub fn exp_in_place(v: &mut [f64]) {
-    with_avx2(v, 0.0, |x| *x, |x, y| *x = y);
+    exp_shifted_in_place_f64(v, 0.0);
 }
 
 /// Replaces each element `x` of `v` by e^(x − `shift`).
@@ -142,12 +142,6 @@ fn map_exp<T>(
     }
 }
 
-/// e^x of four numbers.
-#[inline]
-pub fn exp4(x: [f64; 4]) -> [f64; 4] {
-    exp_lanes(x)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,7 +208,8 @@ mod tests {
         assert!(v[2].is_nan());
         assert_eq!(v[3], 0.0);
         assert_eq!(v[4], f64::INFINITY);
-        let four = exp4([0.0, 1.0, -1.0, f64::NAN]);
+        let mut four = [0.0, 1.0, -1.0, f64::NAN];
+        exp_in_place(&mut four);
         let mut pairs = [(7, 1.5), (8, 0.5), (9, -1.0), (10, 2.5), (11, 0.5)];
         exp_shifted_in_place(&mut pairs, 0.5);
         for ((d, y), x) in pairs.iter().zip([1.0f64, 0.0, -1.5, 2.0, 0.0]) {
