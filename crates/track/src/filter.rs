@@ -407,7 +407,8 @@ fn update_m<const M: usize>(
     let sinv = m.s.cholesky()?.inverse();
     let k = m.pxz * sinv;
     let x = pred.x + k * m.nu;
-    let mut p = pred.p - k * m.s * k.transpose();
+    let mut p = pred.p;
+    subtract_sandwich(&mut p, &k, &m.s);
     regularize::<N>(&mut p);
     let out = GaussianState {
         x,
@@ -709,7 +710,10 @@ fn pda_m<const M: usize>(
     crate::vexp::exp_shifted_in_place_f64(terms, max);
     let sum = terms.iter().fold((ln_miss - max).exp(), |a, e| a + e);
     let x = pred.x + k * nu_bar;
-    let mut p = pred.p - k * m.s * k.transpose() * (1.0 - beta0) + k * spread * k.transpose();
+    // P − K S Kᵀ (1 − β₀) + K spread Kᵀ = P − K [S (1 − β₀) − spread] Kᵀ (Bar-Shalom, Daum &
+    // Huang 2009, eq. 17): one sandwich.
+    let mut p = pred.p;
+    subtract_sandwich(&mut p, &k, &(m.s * (1.0 - beta0) - spread));
     regularize::<N>(&mut p);
     let ln_lik = max + sum.ln();
     let out = GaussianState {
@@ -718,6 +722,34 @@ fn pda_m<const M: usize>(
         t_s: pred.t_s,
     };
     (out.x.iter().all(|v| v.is_finite()) && ln_lik.is_finite()).then_some((out, ln_lik))
+}
+
+/// `p ← p − K C Kᵀ` for a symmetric `C`: the lower triangle's entries, each subtracted from
+/// both halves, so a symmetric `p` stays exactly symmetric (the covariance updates of every
+/// model of every track).
+fn subtract_sandwich<const M: usize>(
+    p: &mut Covariance,
+    k: &SMatrix<f64, N, M>,
+    c: &SMatrix<f64, M, M>,
+) {
+    let kc = k * c;
+    for j in 0..N {
+        // Column j of (K C) Kᵀ whole (the compiler runs it four rows at a time), then its
+        // lower part subtracted from both halves.
+        let mut col = [0.0; N];
+        for q in 0..M {
+            let kjq = k[(j, q)];
+            for (v, &a) in col.iter_mut().zip(kc.column(q).iter()) {
+                *v += a * kjq;
+            }
+        }
+        for i in j..N {
+            p[(i, j)] -= col[i];
+            if i != j {
+                p[(j, i)] -= col[i];
+            }
+        }
+    }
 }
 
 /// Convenience: a covariance from standard deviations.

@@ -207,7 +207,10 @@ mod tests {
         let mut q = Covariance::identity();
         q[(0, 1)] = 1.5;
         q[(1, 0)] = 1.5;
-        assert!(!positive_definite(&q), "a 2×2 minor with determinant 1 − 2.25 < 0");
+        assert!(
+            !positive_definite(&q),
+            "a 2×2 minor with determinant 1 − 2.25 < 0"
+        );
         let mut z = Covariance::identity();
         z[(9, 9)] = 0.0;
         assert!(!positive_definite(&z), "singular");
