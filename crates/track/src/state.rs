@@ -110,7 +110,7 @@ pub fn positive_definite<const M: usize>(p: &SMatrix<f64, M, M>) -> bool {
         for k in 0..j {
             d -= l[j][k] * l[j][k];
         }
-        if !(d > 0.0) {
+        if d.is_nan() || d <= 0.0 {
             return false;
         }
         let ljj = d.sqrt();
